@@ -1,0 +1,499 @@
+"""Contexts (training tapes, train/eval/predict steps) and the calls inside them.
+
+One walk per function body: every call met inside a context becomes a
+`CallSite` that records what the rules need (callee evidence, the current
+`training` argument, whether the callee is trained here, fix safety inputs).
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ..config import Config
+from .evidence import WEIGHT_ATTRS, Evidence, binding_key
+from .scope import FUNCTION_NODES, Scope, ScopeTree, param_names
+
+TAPE_NAMES = {
+    "tensorflow.GradientTape",
+    "tensorflow.autodiff.GradientTape",
+    "tensorflow.compat.v1.GradientTape",
+    "tensorflow.compat.v2.GradientTape",
+    "tensorflow.python.eager.backprop.GradientTape",
+}
+GRADIENT_METHODS = {"gradient", "jacobian", "batch_jacobian"}
+APPLY_METHODS = {"apply_gradients", "apply", "minimize"}
+PREDICT_METHODS = {"predict", "predict_on_batch"}
+
+
+@dataclass(frozen=True)
+class Context:
+    kind: str  # train | eval | predict | inputs | none
+    trained: frozenset = frozenset()  # owner keys whose weights are the gradient sources
+    unknown: bool = False  # other certain models may be trained too
+    explicit: bool = False  # `trained` comes from explicit gradient sources
+    tape: bool = False
+    function: ast.AST | None = None
+    scope: Scope | None = None
+    reason: str = ""  # why calls here are left alone (inputs / none)
+
+
+@dataclass
+class CallSite:
+    """A call met in a context, with everything the rules decide on."""
+
+    call: ast.Call
+    context: Context
+    callee: str  # source text of the callee
+    is_model: bool  # callee is certainly a Keras model/layer or local training function
+    method: str | None = None  # `.predict` on a model
+    trained: bool | None = None  # True trained, False not, None unknown
+    explicit: bool = False  # the callee's own weights are explicit gradient sources
+    state: str = "missing"  # missing | none | true | false | expr | kwargs
+    where: str = "none"  # keyword | positional | none
+    fixable: bool = True  # a keyword can be written (no positional args after slot 2, no lone genexp)
+    in_loop: bool = False
+    forward: str | None = None  # enclosing step's `training` parameter to forward
+    skip_reason: str = ""
+
+
+@dataclass
+class Analysis:
+    sites: list[CallSite] = field(default_factory=list)
+
+
+def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
+    return isinstance(expr, ast.Call) and tree.qualname(expr.func, scope) in TAPE_NAMES
+
+
+class Analyzer:
+    def __init__(self, module: ast.Module, config: Config, source: str):
+        self.source = source
+        self.config = config
+        self.t = ScopeTree(module)
+        self.ev = Evidence(self.t, config.model_factories)
+        self.train_names = set(config.train_functions)
+        self.eval_names = set(config.eval_functions)
+        self.predict_names = set(config.predict_functions)
+        self.sites: list[CallSite] = []
+        self._tape_memo: dict = {}
+        self._mark_differentiated()
+
+    # -- pass 0: which owners' weights are differentiated anywhere ----------------
+    def _mark_differentiated(self) -> None:
+        for scope in self._function_scopes():
+            for call in scope.calls:
+                sources = _gradient_sources(call)
+                if sources is None:
+                    continue
+                for tag in self.classify(sources, scope, None, set()):
+                    if tag[0] == "w":
+                        self.ev.differentiated.add(tag[1])
+
+    def _function_scopes(self):
+        yield self.t.module
+        for node, scope in self.t.scope_of.items():
+            if scope.kind == "function":
+                yield scope
+
+    # -- gradient sources -----------------------------------------------------------
+    def classify(self, expr: ast.AST, scope: Scope, tape_body: ast.AST | None, seen: set) -> set:
+        """Tags for a gradient-source expression: ('w', owner) | ('w?',) | ('t',) | ('u',)."""
+        if isinstance(expr, ast.Attribute) and expr.attr in WEIGHT_ATTRS:
+            owner = expr.value
+            key = self.ev.model_key(owner, scope)
+            return {("w", key)} if key is not None else {("w?",)}
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            return self.classify(expr.left, scope, tape_body, seen) | self.classify(expr.right, scope, tape_body, seen)
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            out = set()
+            for elt in expr.elts:
+                out |= self.classify(elt.value if isinstance(elt, ast.Starred) else elt, scope, tape_body, seen)
+            return out or {("u",)}
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
+            return self.classify(expr.generators[0].iter, scope, tape_body, seen)
+        if isinstance(expr, ast.Subscript):
+            return self.classify(expr.value, scope, tape_body, seen)
+        if isinstance(expr, ast.Call):
+            parts = set()
+            for arg in [*expr.args, *(k.value for k in expr.keywords)]:
+                parts |= self.classify(arg.value if isinstance(arg, ast.Starred) else arg, scope, tape_body, seen)
+            if any(p[0] in ("w", "w?") for p in parts):
+                return {p for p in parts if p[0] in ("w", "w?")}
+            qual = self.t.qualname(expr.func, scope) or ""
+            if qual.split(".")[0] in ("tensorflow", "numpy", "jax") or self.ev.is_model(expr.func, scope):
+                return {("t",)}
+            return {("u",)}
+        if isinstance(expr, ast.Name):
+            return self._classify_name(expr.id, scope, tape_body, seen)
+        if isinstance(expr, ast.Attribute):
+            cls = self.t.self_class(expr.value, scope)
+            if cls is not None:
+                values = self.ev.class_facts.get(cls, {}).get("stores", {}).get(expr.attr, [])
+                if values and all(v is not None and self._is_tensor_value(v, s) for v, s in values):
+                    return {("t",)}
+            return {("u",)}
+        if isinstance(expr, (ast.BinOp, ast.UnaryOp)):
+            return {("t",)}
+        return {("u",)}
+
+    def _is_tensor_value(self, value: ast.AST, scope: Scope) -> bool:
+        if isinstance(value, ast.Call):
+            qual = self.t.qualname(value.func, scope) or ""
+            return qual.split(".")[0] in ("tensorflow", "numpy", "jax")
+        return False
+
+    def _classify_name(self, name: str, scope: Scope, tape_body, seen: set) -> set:
+        if (name, id(scope)) in seen:
+            return {("u",)}
+        seen = seen | {(name, id(scope))}
+        if self._watched(name, scope):
+            return {("t",)}
+        bindings = self.t.lookup(name, scope)
+        if not bindings:
+            return {("u",)}
+        out = set()
+        for b in bindings:
+            if b.kind == "assign":
+                tags = self.classify(b.node, b.scope, tape_body, seen)
+                if tape_body is not None and _inside(b.stmt, tape_body) and not any(t[0] == "w" for t in tags):
+                    tags = {("t",)}  # computed inside the tape: a tensor, not weights
+                out |= tags
+            elif b.kind == "other" and tape_body is not None and _inside(b.stmt, tape_body):
+                out.add(("t",))
+            else:
+                out.add(("u",))
+        return out
+
+    def _watched(self, name: str, scope: Scope) -> bool:
+        for call in scope.calls:
+            f = call.func
+            if isinstance(f, ast.Attribute) and f.attr == "watch" and call.args:
+                arg = call.args[0]
+                names = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+                if name in names:
+                    return True
+        return False
+
+    # -- tapes ----------------------------------------------------------------------
+    def tape_context(self, with_node: ast.AST, scope: Scope, outer: Context | None) -> Context | None:
+        """The context of a `with` body that opens one or more GradientTapes, or None."""
+        tapes = []
+        for item in with_node.items:
+            expr = item.context_expr
+            is_tape = _is_tape_call(expr, self.t, scope)
+            if not is_tape and isinstance(expr, ast.Name):
+                bindings = self.t.lookup(expr.id, scope)
+                if bindings and all(b.kind == "assign" and _is_tape_call(b.node, self.t, b.scope) for b in bindings):
+                    tapes.append(expr.id)
+                    continue
+            if is_tape:
+                var = item.optional_vars
+                tapes.append(var.id if isinstance(var, ast.Name) else None)
+        if not tapes:
+            return None
+        tags: set = set()
+        feeds = False
+        found = False
+        for name in tapes:
+            if name is None:
+                continue
+            for call, sources in self._gradient_calls(name, with_node, scope):
+                found = True
+                tags |= self.classify(sources, scope, with_node, set())
+                feeds = feeds or self._feeds_optimizer(call, scope)
+        fn = scope.function
+        owners = frozenset(t[1] for t in tags if t[0] == "w")
+        partial = any(t[0] in ("w?", "u") for t in tags)
+        if owners or any(t[0] == "w?" for t in tags):
+            ctx = Context("train", owners, partial, True, True, fn, scope)
+        elif any(t[0] == "u" for t in tags) and feeds:
+            ctx = Context("train", frozenset(), True, False, True, fn, scope)
+        elif found and tags and all(t[0] == "t" for t in tags):
+            ctx = Context("inputs", tape=True, function=fn, scope=scope, reason="input-gradient tape")
+        else:
+            ctx = Context("none", tape=True, function=fn, scope=scope, reason="tape purpose unresolved")
+        if outer is not None and outer.kind == "train" and outer.tape:
+            if ctx.kind == "train":  # both tapes record these calls
+                return Context("train", ctx.trained | outer.trained, ctx.unknown or outer.unknown,
+                               ctx.explicit and outer.explicit, True, fn, scope)
+            if ctx.kind == "none":
+                return outer
+        return ctx
+
+    def _gradient_calls(self, tape: str, with_node: ast.AST, scope: Scope):
+        """(call, sources) for the gradient calls on this tape binding, in source order."""
+        start = (with_node.lineno, with_node.col_offset)
+        end = self._next_rebinding(tape, with_node, scope)
+        for call in scope.calls:
+            pos = (call.lineno, call.col_offset)
+            if pos < start or (end is not None and pos >= end):
+                continue
+            f = call.func
+            if isinstance(f, ast.Attribute) and f.attr in GRADIENT_METHODS and _is_name(f.value, tape):
+                sources = _gradient_sources(call)
+                if sources is not None:
+                    yield call, sources
+            elif isinstance(f, ast.Attribute) and f.attr == "minimize":
+                if any(k.arg == "tape" and _is_name(k.value, tape) for k in call.keywords):
+                    sources = _arg(call, 1, "var_list")
+                    if sources is not None:
+                        yield call, sources
+
+    def _next_rebinding(self, tape: str, with_node: ast.AST, scope: Scope):
+        start = (with_node.lineno, with_node.col_offset)
+        later = []
+        for b in scope.bindings.get(tape, []):
+            stmt = b.stmt
+            if stmt is not None and stmt is not with_node and (stmt.lineno, stmt.col_offset) > start:
+                later.append((stmt.lineno, stmt.col_offset))
+        return min(later) if later else None
+
+    def _feeds_optimizer(self, grad_call: ast.Call, scope: Scope) -> bool:
+        if isinstance(grad_call.func, ast.Attribute) and grad_call.func.attr == "minimize":
+            return True
+        targets = set()
+        for b_list in scope.bindings.values():
+            for b in b_list:
+                if b.stmt is not None and isinstance(b.stmt, ast.Assign) and _contains(b.stmt.value, grad_call):
+                    targets.add(b.name)
+        for call in scope.calls:
+            f = call.func
+            if isinstance(f, ast.Attribute) and f.attr in APPLY_METHODS:
+                if _contains(call, grad_call):
+                    return True
+                if targets & {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}:
+                    return True
+        return False
+
+    # -- steps ------------------------------------------------------------------------
+    def step_context(self, fn: ast.AST, scope: Scope) -> Context | None:
+        name = getattr(fn, "name", None)
+        if name in self.eval_names:
+            return Context("eval", function=fn, scope=scope)
+        if name in self.predict_names:
+            return Context("predict", function=fn, scope=scope)
+        if name in self.train_names:
+            if self._has_tape(fn, scope):
+                return Context("none", function=fn, scope=scope, reason="outside the tapes of a train step")
+            cls = scope.cls
+            if cls is not None and self.ev.is_keras_class(cls):
+                return Context("train", frozenset({("self", cls)}), False, False, False, fn, scope)
+            return Context("none", function=fn, scope=scope, reason="train step without a tape or Keras self")
+        return None
+
+    def _has_tape(self, fn: ast.AST, scope: Scope) -> bool:
+        for node in _own(fn):
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if _is_tape_call(item.context_expr, self.t, scope):
+                        return True
+        return False
+
+    # -- walking ------------------------------------------------------------------------
+    def run(self) -> list[CallSite]:
+        self._walk_body(self.t.module.node.body, None, self.t.module, False)
+        for node, scope in list(self.t.scope_of.items()):
+            if scope.kind != "function" or isinstance(node, ast.Lambda):
+                continue
+            if getattr(node, "name", None) == "call" and scope.cls is not None and self.ev.is_keras_class(scope.cls):
+                continue  # Keras propagates the outer training value into call()
+            if self._inside_keras_call(scope):
+                continue
+            ctx = self.step_context(node, scope)
+            self._walk_body(node.body, ctx, scope, False)
+        self.sites.sort(key=lambda s: (s.call.lineno, s.call.col_offset))
+        return self.sites
+
+    def _inside_keras_call(self, scope: Scope) -> bool:
+        current = scope.parent
+        while current is not None:
+            node = current.node
+            if current.kind == "function" and getattr(node, "name", None) == "call" and current.cls is not None \
+                    and self.ev.is_keras_class(current.cls):
+                return True
+            current = current.parent
+        return False
+
+    def _walk_body(self, stmts, ctx, scope, in_loop) -> None:
+        for stmt in stmts:
+            self._walk(stmt, ctx, scope, in_loop)
+
+    def _walk(self, node, ctx, scope, in_loop) -> None:
+        if isinstance(node, (*FUNCTION_NODES, ast.ClassDef)):
+            return
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self._walk(item.context_expr, ctx, scope, in_loop)
+            inner = self.tape_context(node, scope, ctx)
+            self._walk_body(node.body, inner if inner is not None else ctx, scope, in_loop)
+            return
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            head = node.iter if not isinstance(node, ast.While) else node.test
+            self._walk(head, ctx, scope, in_loop)
+            self._walk_body(node.body, ctx, scope, True)
+            self._walk_body(node.orelse, ctx, scope, in_loop)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            for child in ast.iter_child_nodes(node):
+                self._walk(child, ctx, scope, True)
+            return
+        if isinstance(node, ast.Call) and ctx is not None:
+            self._visit_call(node, ctx, scope, in_loop)
+        for child in ast.iter_child_nodes(node):
+            self._walk(child, ctx, scope, in_loop)
+
+    # -- one call -------------------------------------------------------------------------
+    def _visit_call(self, call: ast.Call, ctx: Context, scope: Scope, in_loop: bool) -> None:
+        func = call.func
+        callee = ast.get_source_segment(self.source, func) or ""
+        if ctx.kind in ("inputs", "none"):
+            if self.ev.is_model(func, scope):
+                self.sites.append(CallSite(call, ctx, callee, True, skip_reason=ctx.reason))
+            return
+        if isinstance(func, ast.Attribute) and func.attr in PREDICT_METHODS:
+            if ctx.kind == "train" and ctx.tape and self.ev.is_model(func.value, scope):
+                key = self.ev.model_key(func.value, scope)
+                if key is not None and self._trained(key, func.value, ctx, scope) is True:
+                    self.sites.append(CallSite(call, ctx, callee, True, method=func.attr, trained=True))
+            return
+        local_fn = self.ev.local_training_fn(func, scope)
+        model = local_fn is None and self.ev.is_model(func, scope)
+        if local_fn is None and not model:
+            if callee and isinstance(func, (ast.Name, ast.Attribute)):
+                self.sites.append(CallSite(call, ctx, callee, False, skip_reason="unknown callee"))
+            return
+        site = CallSite(call, ctx, callee, True)
+        self._read_training(site, call, local_fn)
+        site.in_loop = in_loop
+        if ctx.function is not None and "training" in param_names(ctx.function):
+            site.forward = "training"
+        if ctx.kind == "train":
+            if local_fn is not None:
+                site.trained = self._local_fn_trained(local_fn, ctx)
+            else:
+                key = self.ev.model_key(func, scope)
+                site.trained = self._trained(key, func, ctx, scope) if key is not None else None
+                site.explicit = key is not None and key in ctx.trained and ctx.explicit
+            if site.trained is False:
+                site.skip_reason = "not trained in this step"
+            elif site.trained is None and not ctx.unknown:
+                site.trained = False
+                site.skip_reason = "not trained in this step"
+        self.sites.append(site)
+
+    def _read_training(self, site: CallSite, call: ast.Call, local_fn) -> None:
+        if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
+            site.state, site.skip_reason = "kwargs", "arguments unpacked with * or **"
+            return
+        for kw in call.keywords:
+            if kw.arg == "training":
+                site.where = "keyword"
+                site.state = _literal_state(kw.value)
+                if site.state == "expr":
+                    site.skip_reason = "training is an expression"
+                return
+        positional_slot = 1
+        if local_fn is not None:
+            params = [a.arg for a in [*local_fn[0].args.posonlyargs, *local_fn[0].args.args]]
+            positional_slot = params.index("training") if "training" in params else None
+        if positional_slot is not None and len(call.args) > positional_slot:
+            state = _literal_state(call.args[positional_slot])
+            if local_fn is not None or state == "expr":
+                site.state, site.skip_reason = "expr", "training passed positionally"
+                return
+            site.where, site.state = "positional", state
+            site.fixable = len(call.args) == positional_slot + 1
+            return
+        if len(call.args) == 1 and isinstance(call.args[0], ast.GeneratorExp) and not call.keywords:
+            site.fixable = False
+
+    def _trained(self, key, func, ctx: Context, scope: Scope) -> bool | None:
+        if key in ctx.trained:
+            return True
+        if key[0] == "attr" and ("self", key[1]) in ctx.trained:
+            return not self.ev.is_frozen(key[1], key[2])
+        if ctx.unknown:
+            return None
+        return False
+
+    def _local_fn_trained(self, local_fn, ctx: Context) -> bool | None:
+        fn, fn_scope = local_fn
+        targets = []
+        for node in _own(fn):
+            if isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    if kw.arg == "training" and _is_name(kw.value, "training"):
+                        targets.append(node.func)
+        if not targets:
+            return None if ctx.unknown else False
+        results = []
+        for func in targets:
+            key = self.ev.model_key(func, fn_scope)
+            results.append(self._trained(key, func, ctx, fn_scope) if key is not None else None)
+        if all(r is True for r in results):
+            return True
+        if any(r is False for r in results) and not ctx.unknown:
+            return False
+        return None if ctx.unknown else False
+
+
+def _literal_state(value: ast.AST) -> str:
+    if isinstance(value, ast.Constant):
+        if value.value is True:
+            return "true"
+        if value.value is False:
+            return "false"
+        if value.value is None:
+            return "none"
+    return "expr"
+
+
+def _gradient_sources(call: ast.Call):
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr in GRADIENT_METHODS:
+        return _arg(call, 1, "sources")
+    if isinstance(f, ast.Attribute) and f.attr == "minimize" and any(k.arg == "tape" for k in call.keywords):
+        return _arg(call, 1, "var_list")
+    return None
+
+
+def _arg(call: ast.Call, index: int, keyword: str):
+    if len(call.args) > index and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
+        return call.args[index]
+    for k in call.keywords:
+        if k.arg == keyword:
+            return k.value
+    return None
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _inside(stmt: ast.AST | None, container: ast.AST) -> bool:
+    if stmt is None or not hasattr(stmt, "lineno"):
+        return False
+    body = getattr(container, "body", [])
+    if not body:
+        return False
+    first, last = body[0], body[-1]
+    return (first.lineno, first.col_offset) <= (stmt.lineno, stmt.col_offset) <= (last.end_lineno, last.end_col_offset)
+
+
+def _contains(tree: ast.AST, target: ast.AST) -> bool:
+    return any(node is target for node in ast.walk(tree))
+
+
+def _own(fn: ast.AST):
+    todo = list(fn.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (*FUNCTION_NODES, ast.ClassDef)):
+                todo.append(child)
+
+
+def analyze(module: ast.Module, source: str, config: Config) -> list[CallSite]:
+    """Every call met in a training/eval context, in source order."""
+    return Analyzer(module, config, source).run()

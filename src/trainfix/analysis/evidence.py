@@ -1,0 +1,336 @@
+"""Which expressions are certainly Keras models or layers.
+
+Evidence comes from imports and bindings (never from spelling): a Keras
+constructor, a local Keras subclass, a local factory returning one, a
+configured factory, `load_model`, differentiated weights, or a call elsewhere
+with `training=`. Anything else is unknown and is never rewritten.
+"""
+from __future__ import annotations
+
+import ast
+
+from .scope import FUNCTION_NODES, Binding, Scope, ScopeTree, param_names
+
+KERAS_ROOTS = (
+    "tensorflow.compat.v1.keras",
+    "tensorflow.compat.v2.keras",
+    "tensorflow.python.keras",
+    "tensorflow._api.v2.keras",
+    "tensorflow.keras",
+    "keras.api._v2.keras",
+    "keras._tf_keras.keras",
+    "keras.src",
+    "keras.api",
+    "tf_keras.src",
+    "tf_keras",
+    "keras",
+)
+MODEL_FUNCTIONS = {
+    "keras.models.load_model",
+    "keras.saving.load_model",
+    "keras.models.clone_model",
+    "keras.models.model_from_json",
+    "keras.models.model_from_config",
+    "keras.models.model_from_yaml",
+    "keras.layers.deserialize",
+}
+# Keras namespaces whose capitalised names are layers or models.
+MODEL_NAMESPACES = {"layers", "models", "applications", "engine", "Model", "Sequential", "Layer", "Functional"}
+NOT_MODELS = {"Input", "InputSpec"}
+EXTERNAL_LAYERS = {"tensorflow_hub.KerasLayer"}
+EXTERNAL_PACKAGES = ("keras_hub", "keras_nlp", "keras_cv")
+WEIGHT_ATTRS = {"trainable_variables", "trainable_weights", "variables", "weights"}
+
+
+def canonical_keras(qualname: str | None) -> str | None:
+    """`tf.keras.layers.Dense` spelled any way -> `keras.layers.Dense`; None if not Keras."""
+    if not qualname:
+        return None
+    for root in KERAS_ROOTS:
+        if qualname == root or qualname.startswith(root + "."):
+            return "keras" + qualname[len(root):]
+    return None
+
+
+def is_keras_model_class(qualname: str | None) -> bool:
+    canon = canonical_keras(qualname)
+    if canon is None:
+        return _is_external_model(qualname)
+    parts = canon.split(".")
+    last = parts[-1]
+    if len(parts) < 2 or not last[:1].isupper() or last in NOT_MODELS:
+        return False
+    return parts[1] in MODEL_NAMESPACES
+
+
+def _is_external_model(qualname: str | None) -> bool:
+    if not qualname:
+        return False
+    if qualname in EXTERNAL_LAYERS:
+        return True
+    parts = qualname.split(".")
+    if parts[0] in EXTERNAL_PACKAGES and len(parts) >= 3 and parts[1] in ("models", "layers"):
+        tail = parts[2:]
+        return tail[0][:1].isupper() and (len(tail) == 1 or tail[1:] == ["from_preset"])
+    return False
+
+
+def returns_model(qualname: str | None, factories: tuple[str, ...]) -> bool:
+    """A call to this dotted name certainly returns a Keras model or layer."""
+    if not qualname:
+        return False
+    if qualname in factories or is_keras_model_class(qualname):
+        return True
+    canon = canonical_keras(qualname)
+    return canon in MODEL_FUNCTIONS or _is_external_model(qualname)
+
+
+def is_not_model(qualname: str | None) -> bool:
+    """A call to this dotted name returns something that is known not to be a model."""
+    if not qualname:
+        return False
+    canon = canonical_keras(qualname)
+    if canon is not None:
+        return not returns_model(qualname, ())
+    top = qualname.split(".")[0]
+    return top in ("tensorflow", "numpy", "torch", "jax", "math", "builtins")
+
+
+class Evidence:
+    """Lazily evaluated, memoised model evidence for one module."""
+
+    def __init__(self, tree: ScopeTree, factories: tuple[str, ...]):
+        self.t = tree
+        self.factories = factories
+        self._memo: dict = {}
+        self.differentiated: set = set()  # owner keys whose weights some gradient uses
+        self.called_with_training: set = set()  # model keys called with training=
+        self._collect_class_facts()
+        self._collect_training_calls()
+
+    # -- generic memo with cycle guard ---------------------------------------
+    def _cached(self, key, compute):
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = False  # a cycle proves nothing
+        value = compute()
+        self._memo[key] = value
+        return value
+
+    # -- callables -------------------------------------------------------------
+    def resolve_callable(self, func: ast.AST, scope: Scope, depth: int = 0):
+        """('qual', name) | ('class', ClassDef) | ('def', FunctionDef, Scope) | None."""
+        if depth > 20:
+            return None
+        if isinstance(func, ast.Attribute):
+            base = self.t.qualname(func.value, scope)
+            return ("qual", f"{base}.{func.attr}") if base else None
+        if not isinstance(func, ast.Name):
+            return None
+        results = []
+        for b in self.t.lookup(func.id, scope):
+            if b.kind == "import":
+                results.append(("qual", b.qualname))
+            elif b.kind == "def":
+                results.append(("def", b.node, self.t.scope_of[b.node]))
+            elif b.kind == "class":
+                results.append(("class", b.node))
+            elif b.kind == "assign" and isinstance(b.node, (ast.Name, ast.Attribute)):
+                results.append(self.resolve_callable(b.node, b.scope, depth + 1))
+            else:
+                return None
+        if not results or any(r is None for r in results):
+            return None
+        first = results[0]
+        return first if all(r[:2] == first[:2] for r in results) else None
+
+    def is_keras_class(self, cls: ast.ClassDef) -> bool:
+        def compute():
+            scope = self.t.scope_of[cls].parent
+            for base in cls.bases:
+                target = self.resolve_callable(base, scope)
+                if target is None:
+                    continue
+                if target[0] == "qual" and is_keras_model_class(target[1]):
+                    return True
+                if target[0] == "class" and self.is_keras_class(target[1]):
+                    return True
+            return False
+
+        return self._cached(("class", cls), compute)
+
+    def local_bases(self, cls: ast.ClassDef) -> list[ast.ClassDef]:
+        """`cls` and the classes of this file it derives from."""
+        out, todo = [], [cls]
+        while todo:
+            c = todo.pop()
+            if c in out:
+                continue
+            out.append(c)
+            scope = self.t.scope_of[c].parent
+            for base in c.bases:
+                target = self.resolve_callable(base, scope)
+                if target and target[0] == "class":
+                    todo.append(target[1])
+        return out
+
+    def is_factory(self, fn: ast.AST, fn_scope: Scope) -> bool:
+        """A local function whose every return value is a model."""
+
+        def compute():
+            if isinstance(fn, ast.Lambda):
+                return self.is_model(fn.body, fn_scope)
+            returns = [r for r in _own_nodes(fn) if isinstance(r, ast.Return)]
+            return bool(returns) and all(r.value is not None and self.is_model(r.value, fn_scope) for r in returns)
+
+        return self._cached(("factory", fn), compute)
+
+    def call_returns_model(self, call: ast.Call, scope: Scope) -> bool:
+        target = self.resolve_callable(call.func, scope)
+        if target is None:
+            return False
+        if target[0] == "qual":
+            return returns_model(target[1], self.factories)
+        if target[0] == "class":
+            return self.is_keras_class(target[1])
+        return self.is_factory(target[1], target[2])
+
+    def call_not_model(self, value: ast.AST, scope: Scope) -> bool:
+        """A value that is visibly not a model (contradicting evidence)."""
+        if isinstance(value, (ast.Lambda, ast.Constant, ast.JoinedStr, ast.List, ast.Dict, ast.Tuple)):
+            return not (isinstance(value, ast.Constant) and value.value is None)
+        if isinstance(value, ast.Call):
+            target = self.resolve_callable(value.func, scope)
+            if target and target[0] == "qual":
+                return is_not_model(target[1])
+            if target and target[0] == "class":
+                return not self.is_keras_class(target[1])
+        return False
+
+    # -- model expressions -------------------------------------------------------
+    def is_model(self, expr: ast.AST, scope: Scope) -> bool:
+        """`expr` certainly evaluates to a Keras model or layer."""
+        if isinstance(expr, ast.Call):
+            return self.call_returns_model(expr, scope)
+        if isinstance(expr, ast.IfExp):
+            return self.is_model(expr.body, scope) and self.is_model(expr.orelse, scope)
+        if isinstance(expr, ast.Name):
+            if self.t.self_class(expr, scope) is not None:
+                return self.is_keras_class(self.t.self_class(expr, scope))
+            return self.name_is_model(expr.id, scope)
+        if isinstance(expr, ast.Attribute):
+            cls = self.t.self_class(expr.value, scope)
+            return cls is not None and self.attr_is_model(cls, expr.attr)
+        return False
+
+    def name_is_model(self, name: str, scope: Scope) -> bool:
+        bindings = self.t.lookup(name, scope)
+        if not bindings:
+            return False
+        key = binding_key(bindings[0])
+
+        def compute():
+            positive = key in self.differentiated or key in self.called_with_training
+            for b in bindings:
+                if b.kind in ("def", "class"):
+                    return False
+                if b.kind == "assign":
+                    if self.call_not_model(b.node, b.scope):
+                        return False
+                    if self.is_model(b.node, b.scope):
+                        positive = True
+            return positive
+
+        return self._cached(("name", key), compute)
+
+    def attr_is_model(self, cls: ast.ClassDef, attr: str) -> bool:
+        def compute():
+            facts = [self.class_facts.get(c, {}) for c in self.local_bases(cls)]
+            if any(attr in f.get("weights", ()) for f in facts):
+                return True
+            values = [v for f in facts for v in f.get("stores", {}).get(attr, ())]
+            if any(value is None or self.call_not_model(value, scope) for value, scope in values):
+                return False
+            return any(self.is_model(value, scope) for value, scope in values)
+
+        return self._cached(("attr", cls, attr), compute)
+
+    def is_frozen(self, cls: ast.ClassDef, attr: str) -> bool:
+        return any(attr in self.class_facts.get(c, {}).get("frozen", ()) for c in self.local_bases(cls))
+
+    def frozen_names(self) -> set:
+        return self._frozen_names
+
+    # -- keys identify a model across the module -------------------------------
+    def model_key(self, expr: ast.AST, scope: Scope):
+        """A hashable identity for `name`, `self` or `self.attr`; None otherwise."""
+        if isinstance(expr, ast.Name):
+            cls = self.t.self_class(expr, scope)
+            if cls is not None:
+                return ("self", cls)
+            bindings = self.t.lookup(expr.id, scope)
+            return binding_key(bindings[0]) if bindings else None
+        if isinstance(expr, ast.Attribute):
+            cls = self.t.self_class(expr.value, scope)
+            if cls is not None:
+                return ("attr", cls, expr.attr)
+        return None
+
+    def local_training_fn(self, func: ast.AST, scope: Scope):
+        """The local function (and its scope) called by `func` when it has a `training` parameter."""
+        if not isinstance(func, ast.Name):
+            return None
+        bindings = self.t.lookup(func.id, scope)
+        if len(bindings) == 1 and bindings[0].kind == "def" and "training" in param_names(bindings[0].node):
+            return bindings[0].node, self.t.scope_of[bindings[0].node]
+        return None
+
+    # -- facts collected once ------------------------------------------------------
+    def _collect_class_facts(self) -> None:
+        self.class_facts: dict = {}
+        self._frozen_names: set = set()
+        for target, value, scope in self.t.attr_stores:
+            cls = self.t.self_class(target.value, scope)
+            if cls is not None:
+                facts = self.class_facts.setdefault(cls, {})
+                facts.setdefault("stores", {}).setdefault(target.attr, []).append((value, scope))
+            # `x.trainable = False` freezes x (self.backbone or a module-level name)
+            if target.attr == "trainable" and isinstance(value, ast.Constant) and value.value is False:
+                owner = target.value
+                if isinstance(owner, ast.Attribute):
+                    owner_cls = self.t.self_class(owner.value, scope)
+                    if owner_cls is not None:
+                        self.class_facts.setdefault(owner_cls, {}).setdefault("frozen", set()).add(owner.attr)
+                key = self.model_key(owner, scope)
+                if key is not None:
+                    self._frozen_names.add(key)
+        for node, scope in self.t.attr_loads:
+            if node.attr in WEIGHT_ATTRS and isinstance(node.value, ast.Attribute):
+                cls = self.t.self_class(node.value.value, scope)
+                if cls is not None:
+                    self.class_facts.setdefault(cls, {}).setdefault("weights", set()).add(node.value.attr)
+
+    def _collect_training_calls(self) -> None:
+        for call, scope in self.t.calls:
+            if any(k.arg == "training" for k in call.keywords):
+                func = call.func
+                # names only: methods such as Keras 3's `self.compute_loss` take `training` too
+                if isinstance(func, ast.Name):
+                    key = self.model_key(func, scope)
+                    if key is not None and key[0] == "name":
+                        self.called_with_training.add(key)
+
+
+def binding_key(binding: Binding):
+    return ("name", id(binding.scope), binding.name)
+
+
+def _own_nodes(fn: ast.AST):
+    """Nodes of a function body, not descending into nested scopes."""
+    todo = list(fn.body) if isinstance(fn.body, list) else [fn.body]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (*FUNCTION_NODES, ast.ClassDef)):
+                todo.append(child)

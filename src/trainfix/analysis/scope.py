@@ -1,0 +1,303 @@
+"""What each name is bound to, where: a small scope model over Python's `ast`.
+
+LibCST's generic ScopeProvider costs several times the parse itself; this pass
+records only what the analysis asks about (bindings, imports, `self`, the
+calls of each function) in one walk of the tree.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef)
+
+
+@dataclass(eq=False)
+class Binding:
+    """One place where `name` gets a value in `scope`."""
+
+    name: str
+    kind: str  # import | assign | param | def | class | other
+    scope: "Scope"
+    node: ast.AST | None = None  # assign: the value; def/class: the definition
+    qualname: str | None = None  # import: the imported dotted name
+    stmt: ast.AST | None = None  # the statement that binds (for positions)
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # module | function | class
+    node: ast.AST
+    parent: "Scope | None"
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    global_names: set[str] = field(default_factory=set)
+    nonlocal_names: set[str] = field(default_factory=set)
+    calls: list[ast.Call] = field(default_factory=list)  # calls directly in this scope
+    cls: ast.ClassDef | None = None  # for a method: its class
+    self_name: str | None = None  # for a method: the name of its first parameter
+
+    def add(self, binding: Binding) -> None:
+        self.bindings.setdefault(binding.name, []).append(binding)
+
+    @property
+    def function(self) -> ast.AST | None:
+        return self.node if self.kind == "function" else None
+
+
+class ScopeTree:
+    """Scopes of one module, the scope of every scope-defining node, class attribute facts."""
+
+    def __init__(self, tree: ast.Module):
+        self.module = Scope("module", tree, None)
+        self.scope_of: dict[ast.AST, Scope] = {tree: self.module}
+        self.classes: list[ast.ClassDef] = []
+        # (target Attribute, value or None, scope) for every `x.attr = value` / `x.attr` use
+        self.attr_stores: list[tuple[ast.Attribute, ast.AST | None, Scope]] = []
+        self.attr_loads: list[tuple[ast.Attribute, Scope]] = []
+        self.calls: list[tuple[ast.Call, Scope]] = []
+        _Builder(self).run(tree)
+
+    # -- name resolution ------------------------------------------------
+    def lookup(self, name: str, scope: Scope) -> list[Binding]:
+        """Bindings that `name` refers to when used in `scope` (empty if unbound)."""
+        current: Scope | None = scope
+        first = True
+        while current is not None:
+            if name in current.global_names:
+                return self.module.bindings.get(name, [])
+            if (first or current.kind != "class") and name in current.bindings and name not in current.nonlocal_names:
+                return current.bindings[name]
+            first = False
+            current = current.parent
+        return []
+
+    def qualname(self, expr: ast.AST, scope: Scope, _depth: int = 0) -> str | None:
+        """Dotted name an expression stands for, through imports and simple aliases."""
+        if _depth > 20:
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self.qualname(expr.value, scope, _depth + 1)
+            return f"{base}.{expr.attr}" if base else None
+        if isinstance(expr, ast.Name):
+            bindings = self.lookup(expr.id, scope)
+            names = set()
+            for b in bindings:
+                if b.kind == "import":
+                    names.add(b.qualname)
+                elif b.kind == "assign" and isinstance(b.node, (ast.Name, ast.Attribute)):
+                    names.add(self.qualname(b.node, b.scope, _depth + 1))
+                else:
+                    return None
+            return names.pop() if len(names) == 1 else None
+        return None
+
+    def self_class(self, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:
+        """The class whose instance `expr` is, when `expr` is a method's `self`."""
+        if not isinstance(expr, ast.Name):
+            return None
+        bindings = self.lookup(expr.id, scope)
+        if len(bindings) == 1 and bindings[0].kind == "param":
+            owner = bindings[0].scope
+            if owner.cls is not None and owner.self_name == expr.id:
+                return owner.cls
+        return None
+
+
+def _params(args: ast.arguments) -> list[ast.arg]:
+    out = [*args.posonlyargs, *args.args]
+    if args.vararg:
+        out.append(args.vararg)
+    out.extend(args.kwonlyargs)
+    if args.kwarg:
+        out.append(args.kwarg)
+    return out
+
+
+def param_names(fn: ast.AST) -> list[str]:
+    return [a.arg for a in _params(fn.args)] if isinstance(fn, FUNCTION_NODES) else []
+
+
+class _Builder(ast.NodeVisitor):
+    def __init__(self, tree: ScopeTree):
+        self.t = tree
+        self.scope = tree.module
+        self.stmt: ast.AST | None = None
+
+    def run(self, node: ast.Module) -> None:
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def bind(self, name: str, kind: str, node=None, qualname=None, scope=None) -> None:
+        (scope or self.scope).add(Binding(name, kind, scope or self.scope, node, qualname, self.stmt))
+
+    def bind_target(self, target: ast.AST, value: ast.AST | None) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(target.id, "assign" if value is not None else "other", value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+            if values is not None and len(values) != len(target.elts):
+                values = None
+            for i, elt in enumerate(target.elts):
+                self.bind_target(elt, values[i] if values is not None else None)
+        elif isinstance(target, ast.Starred):
+            self.bind_target(target.value, None)
+        elif isinstance(target, ast.Attribute):
+            self.t.attr_stores.append((target, value, self.scope))
+            self.visit(target.value)
+        else:
+            self.visit(target)
+
+    # -- statements -------------------------------------------------------
+    def generic_visit(self, node):
+        if isinstance(node, ast.stmt):
+            previous, self.stmt = self.stmt, node
+            super().generic_visit(node)
+            self.stmt = previous
+        else:
+            super().generic_visit(node)
+
+    def visit_Import(self, node):
+        self.stmt = node
+        for alias in node.names:
+            if alias.asname:
+                self.bind(alias.asname, "import", qualname=alias.name)
+            else:
+                top = alias.name.split(".")[0]
+                self.bind(top, "import", qualname=top)
+
+    def visit_ImportFrom(self, node):
+        self.stmt = node
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            self.bind(alias.asname or alias.name, "import", qualname=f"{module}.{alias.name}" if module else alias.name)
+
+    def visit_Global(self, node):
+        self.scope.global_names.update(node.names)
+
+    def visit_Nonlocal(self, node):
+        self.scope.nonlocal_names.update(node.names)
+
+    def visit_Assign(self, node):
+        self.stmt = node
+        self.visit(node.value)
+        for target in node.targets:
+            self.bind_target(target, node.value)
+
+    def visit_AnnAssign(self, node):
+        self.stmt = node
+        if node.value is not None:
+            self.visit(node.value)
+        self.bind_target(node.target, node.value)
+
+    def visit_AugAssign(self, node):
+        self.stmt = node
+        self.visit(node.value)
+        if isinstance(node.target, ast.Name):
+            self.bind(node.target.id, "other")
+        else:
+            self.visit(node.target)
+
+    def visit_NamedExpr(self, node):
+        self.visit(node.value)
+        self.bind(node.target.id, "assign", node.value)
+
+    def visit_For(self, node):
+        self.stmt = node
+        self.visit(node.iter)
+        self.bind_target(node.target, None)
+        for stmt in node.body + node.orelse:
+            self.visit(stmt)
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node):
+        self.stmt = node
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self.bind_target(item.optional_vars, None)
+        for stmt in node.body:
+            self.visit(stmt)
+
+    visit_AsyncWith = visit_With
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.bind(node.name, "other")
+        self.generic_visit(node)
+
+    def visit_comprehension(self, node):
+        self.visit(node.iter)
+        self.bind_target(node.target, None)
+        for cond in node.ifs:
+            self.visit(cond)
+
+    def visit_Delete(self, node):
+        self.stmt = node  # `del tape` unbinds nothing we track
+
+    def visit_Attribute(self, node):
+        self.t.attr_loads.append((node, self.scope))
+        self.visit(node.value)
+
+    def visit_Call(self, node):
+        self.scope.calls.append(node)
+        self.t.calls.append((node, self.scope))
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node):
+        if node.name:
+            self.bind(node.name, "other")
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node):
+        if node.name:
+            self.bind(node.name, "other")
+
+    # -- scopes -------------------------------------------------------------
+    def _function(self, node, name: str | None):
+        self.stmt = node
+        for deco in getattr(node, "decorator_list", []):
+            self.visit(deco)
+        for default in [*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]]:
+            self.visit(default)
+        if name is not None:
+            self.bind(name, "def", node)
+        scope = Scope("function", node, self.scope)
+        if self.scope.kind == "class" and name is not None:
+            params = [*node.args.posonlyargs, *node.args.args]
+            decorators = {getattr(d, "id", getattr(d, "attr", None)) for d in node.decorator_list}
+            if params and "staticmethod" not in decorators:
+                scope.cls = self.scope.node
+                scope.self_name = params[0].arg if "classmethod" not in decorators else None
+        self.t.scope_of[node] = scope
+        for param in _params(node.args):
+            scope.add(Binding(param.arg, "param", scope, None, None, node))
+        previous, self.scope = self.scope, scope
+        body = node.body if isinstance(node.body, list) else [node.body]
+        for stmt in body:
+            self.visit(stmt)
+        self.scope = previous
+
+    def visit_FunctionDef(self, node):
+        self._function(node, node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        self._function(node, None)
+
+    def visit_ClassDef(self, node):
+        self.stmt = node
+        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self.visit(expr)
+        self.bind(node.name, "class", node)
+        self.t.classes.append(node)
+        scope = Scope("class", node, self.scope)
+        self.t.scope_of[node] = scope
+        previous, self.scope = self.scope, scope
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scope = previous

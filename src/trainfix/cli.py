@@ -1,0 +1,301 @@
+"""The command line: a thin layer over the runner; the only place that prints."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import ALL_CODES, Config, ConfigError, load
+from .report import FileOutcome, Report, unified_diff
+
+FORMATS = ["text", "json"]
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
+    bad = [c for c in codes if not any(full.startswith(c) for full in ALL_CODES)]
+    if bad:
+        raise click.BadParameter(f"unknown rule code(s): {', '.join(bad)}")
+    return codes
+
+
+def common_options(fn):
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them."),
+        click.option("--unsafe-fixes/--no-unsafe-fixes", default=None,
+                     help="Also apply (or show) fixes marked unsafe."),
+        click.option("--select", default=None, help="Comma-separated rule codes to enable (replaces the default)."),
+        click.option("--ignore", default=None, help="Comma-separated rule codes to disable."),
+        click.option("--output-format", type=click.Choice(FORMATS), default=None, help="Findings format."),
+        click.option("--stdin-filename", default=None, help="The name of the file read from `-`."),
+        click.option("--force-exclude", is_flag=True, default=None,
+                     help="Apply excludes and .gitignore to files named on the command line too."),
+        click.option("--extend-exclude", multiple=True, help="Extra gitignore-style pattern to exclude."),
+        click.option("--show-skipped", is_flag=True, help="List calls considered and left alone, with the reason."),
+        click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding."),
+        click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+class Cli(click.Group):
+    def parse_args(self, ctx, args):
+        # `trainfix --check PATHS` is the same as `trainfix check PATHS`
+        if "--check" in args:
+            args = [a for a in args if a != "--check"]
+            if not args or args[0] not in self.commands:
+                args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trainfix")
+def cli() -> None:
+    """Find and fix Keras models called with the wrong `training` flag.
+
+    `trainfix apply` writes the safe fixes, `trainfix check` (or `--check`) only
+    reports. Exit codes: 0 nothing to report, 1 findings remain, 2 error.
+    """
+
+
+@cli.command()
+@common_options
+def apply(**kwargs) -> None:
+    """Fix the files under PATHS (default: the current folder)."""
+    sys.exit(run("apply", **kwargs))
+
+
+@cli.command()
+@common_options
+def check(**kwargs) -> None:
+    """Report findings under PATHS without writing; exit 1 if any."""
+    sys.exit(run("check", **kwargs))
+
+
+@cli.command("rules")
+def list_rules() -> None:
+    """List the rules."""
+    from .rules import RULES
+
+    for rule in RULES:
+        safety = _safety(rule)
+        click.echo(f"{rule.CODE}  {rule.NAME:<34} {safety:<12} {rule.SUMMARY}")
+
+
+@cli.command("rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Explain one rule."""
+    from .rules import BY_CODE
+
+    rule = BY_CODE.get(code.upper())
+    if rule is None:
+        raise click.UsageError(f"unknown rule {code!r}; see `trainfix rules`")
+    title, _, body = rule.__doc__.partition("\n")
+    text = f"# {title}\n\n{rule.SUMMARY}.\n{body}"
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        click.echo(text)
+
+
+def _safety(rule) -> str:
+    doc = rule.__doc__ or ""
+    if "No fix is offered" in doc:
+        return "display only"
+    return "safe/unsafe" if "unsafe" in doc.split("## Fix safety")[-1].lower() else "safe"
+
+
+def _settings(base: Config, kw: dict) -> Config:
+    changes = {}
+    if kw["select"] is not None:
+        changes["select"] = _codes(kw["select"])
+    if kw["ignore"] is not None:
+        changes["ignore"] = base.ignore + _codes(kw["ignore"])
+    if kw["unsafe_fixes"] is not None:
+        changes["unsafe_fixes"] = kw["unsafe_fixes"]
+    if kw["extend_exclude"]:
+        changes["extend_exclude"] = base.extend_exclude + tuple(kw["extend_exclude"])
+    if kw["force_exclude"]:
+        changes["force_exclude"] = True
+    return base.replace(**changes) if changes else base
+
+
+class Settings:
+    """Config per folder: the nearest [tool.trainfix] upward, with the CLI's overrides."""
+
+    def __init__(self, kw: dict):
+        self.kw = kw
+        self._by_dir: dict[Path, Config] = {}
+
+    def for_path(self, path: Path) -> Config:
+        folder = path.absolute() if path.is_dir() else path.absolute().parent
+        if folder not in self._by_dir:
+            self._by_dir[folder] = _settings(load(folder), self.kw)
+        return self._by_dir[folder]
+
+
+def _shown(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+        return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | None, quiet: bool,
+        output_format: str | None, show_skipped: bool, statistics: bool, exit_zero: bool, **kw) -> int:
+    settings = Settings(kw)
+    try:
+        _codes(kw["select"])
+        _codes(kw["ignore"])
+        base = settings.for_path(Path(stdin_filename) if stdin_filename else Path.cwd())
+    except (ConfigError, click.BadParameter) as exc:
+        click.echo(f"trainfix: error: {exc}", err=True)
+        return 2
+    fmt = output_format or base.output_format
+    if fmt not in FORMATS:
+        click.echo(f"trainfix: error: unknown output format {fmt!r}", err=True)
+        return 2
+    report = Report(mode, diff=diff, unsafe=base.unsafe_fixes)
+    write = mode == "apply" and not diff
+    paths = paths or (Path("."),)
+    from .runner import process_file, process_text
+
+    for target in _targets(paths, settings, report):
+        if target is None:
+            continue
+        path, config = target
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read()
+            shown = stdin_filename or "-"
+            outcome, new = process_text(shown, raw, config, config.unsafe_fixes)
+            report.add(outcome)
+            if mode == "apply" and not diff:
+                sys.stdout.buffer.write(new if new is not None else raw)
+                sys.stdout.flush()
+            continue
+        report.add(process_file(path, _shown(path), config, config.unsafe_fixes, write))
+    _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply=mode == "apply" and not diff and
+           any(str(p) == "-" for p in paths))
+    code = report.exit_code
+    return 0 if exit_zero and code == 1 else code
+
+
+def _targets(paths, settings: Settings, report: Report):
+    from .files import Discovery
+
+    discoveries: dict = {}
+    for given in paths:
+        if str(given) == "-":
+            try:
+                yield given, settings.for_path(Path.cwd())
+            except ConfigError as exc:
+                report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
+            continue
+        try:
+            config = settings.for_path(given if given.exists() else given.parent)
+        except ConfigError as exc:
+            report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: {exc}"))
+            continue
+        if not given.exists() and not given.is_symlink():
+            report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: no such file or directory"))
+            continue
+        key = (config.exclude, config.extend_exclude, config.respect_gitignore)
+        if key not in discoveries:
+            discoveries[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore)
+        discovery = discoveries[key]
+        if given.is_dir():
+            for path in discovery.walk(given):
+                try:
+                    yield path, settings.for_path(path)
+                except ConfigError as exc:
+                    report.add(FileOutcome(_shown(path), error=f"{_shown(path)}: error: {exc}"))
+        else:
+            if config.force_exclude and discovery.is_excluded(given):
+                continue
+            yield given, config
+
+
+def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool, statistics: bool,
+           stdin_apply: bool) -> None:
+    out = sys.stdout
+    for o in report.errors:
+        click.echo(o.error, err=True)
+    if diff:
+        _print_diff(report)
+    if stdin_apply:
+        if not quiet:
+            click.echo(report.summary(), err=True)
+        return
+    if fmt == "json":
+        out.write(report.json() + "\n")
+        return
+    if statistics:
+        for code, n, k in report.statistics():
+            click.echo(f"{n:>5}  {code}  {'[*] ' if k else ''}{_rule_name(code)}")
+    elif not diff:
+        for line in report.text_lines():
+            click.echo(line)
+    if show_skipped:
+        for o in report.outcomes:
+            for site in o.skipped:
+                if site.skip_reason:
+                    click.echo(f"{o.path}:{site.call.lineno}:{site.call.col_offset + 1}: skipped "
+                               f"`{site.callee}`: {site.skip_reason}", err=True)
+    if not quiet:
+        click.echo(report.summary(), err=diff)
+
+
+def _rule_name(code: str) -> str:
+    from .rules import BY_CODE
+
+    return BY_CODE[code].NAME
+
+
+def _print_diff(report: Report) -> None:
+    chunks = [unified_diff(o.path, o.old, o.new) for o in report.outcomes if o.changed and not o.cells]
+    for o in report.outcomes:
+        for cell, old, new in o.cells:
+            chunks.append(unified_diff(o.path, old, new, label=f"cell {cell}"))
+    text = "".join(chunks)
+    if not text:
+        return
+    stream = sys.stdout
+    if _color(stream):
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(file=stream, highlight=False, soft_wrap=True)
+        for line in text.splitlines():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else \
+                "cyan" if line.startswith("@@") else None
+            console.print(Text(line, style=style or ""))
+    else:
+        stream.buffer.write(text.encode("utf-8", "surrogateescape")) if hasattr(stream, "buffer") else \
+            stream.write(text)
+        stream.flush()
+
+
+def _color(stream) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="trainfix")

@@ -1,0 +1,131 @@
+"""`[tool.trainfix]` loading and validation.
+
+A list option replaces its default; its `extend-` form adds to it. Unknown keys
+and wrong types are errors that name the key (the CLI turns them into exit 2).
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+TRAIN_FUNCTIONS = ("train_step", "training_step")
+EVAL_FUNCTIONS = ("test_step", "val_step", "valid_step", "validation_step", "eval_step", "evaluate_step")
+PREDICT_FUNCTIONS = ("predict_step", "inference_step")
+ALL_CODES = ("TRN001", "TRN002", "TRN003", "TRN004", "TRN005")
+
+LIST_OPTIONS = {
+    "train-functions": TRAIN_FUNCTIONS,
+    "eval-functions": EVAL_FUNCTIONS,
+    "predict-functions": PREDICT_FUNCTIONS,
+    "model-factories": (),
+    "select": ALL_CODES,
+    "ignore": (),
+    "exclude": (),
+}
+BOOL_OPTIONS = {"unsafe-fixes": False, "respect-gitignore": True, "force-exclude": False, "cache": True}
+STR_OPTIONS = {"output-format": "text"}
+
+
+class ConfigError(Exception):
+    """A bad `[tool.trainfix]` table or option value."""
+
+
+@dataclass(frozen=True)
+class Config:
+    train_functions: tuple[str, ...] = TRAIN_FUNCTIONS
+    eval_functions: tuple[str, ...] = EVAL_FUNCTIONS
+    predict_functions: tuple[str, ...] = PREDICT_FUNCTIONS
+    model_factories: tuple[str, ...] = ()
+    select: tuple[str, ...] = ALL_CODES
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    cache: bool = True
+    output_format: str = "text"
+    source: Path | None = field(default=None, compare=False)
+
+    def enabled(self, code: str) -> bool:
+        return any(code.startswith(s) for s in self.select) and not any(code.startswith(i) for i in self.ignore)
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return self.train_functions + self.eval_functions + self.predict_functions
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+
+def _attr(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def from_table(table: dict, source: Path | None = None) -> Config:
+    """Build a Config from a `[tool.trainfix]` mapping, validating every key."""
+    values: dict = {}
+    extends: dict[str, list[str]] = {}
+    for key, value in table.items():
+        base = key[len("extend-"):] if key.startswith("extend-") else key
+        where = f"[tool.trainfix] {key}" + (f" in {source}" if source else "")
+        if base in LIST_OPTIONS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+            if base in ("select", "ignore", "extend-select"):
+                bad = [v for v in value if not any(c.startswith(v) for c in ALL_CODES)]
+                if bad:
+                    raise ConfigError(f"{where}: unknown rule code(s) {', '.join(bad)}")
+            if key.startswith("extend-"):
+                extends[base] = value
+            else:
+                values[_attr(base)] = tuple(value)
+        elif key in BOOL_OPTIONS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            values[_attr(key)] = value
+        elif key in STR_OPTIONS:
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: expected a string, got {value!r}")
+            values[_attr(key)] = value
+        else:
+            raise ConfigError(f"{where}: unknown option {key!r}")
+    for base, extra in extends.items():
+        attr = "extend_exclude" if base == "exclude" else _attr(base)
+        current = values.get(attr, getattr(Config, attr) if attr != "extend_exclude" else ())
+        values[attr] = tuple(current) + tuple(extra)
+    return Config(source=source, **values)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml upward from `start` that has a [tool.trainfix] table."""
+    start = start.resolve()
+    for folder in [start, *start.parents] if start.is_dir() else list(start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{candidate}: cannot read: {exc}") from exc
+            if "trainfix" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load(path: Path) -> Config:
+    """Config for files under `path` (a file or folder): the nearest table upward, else defaults."""
+    pyproject = find_pyproject(path)
+    if pyproject is None:
+        return Config()
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    table = data["tool"]["trainfix"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.trainfix] must be a table")
+    return from_table(table, pyproject)

@@ -1,0 +1,177 @@
+"""One source text in, findings and a verified new text out. No I/O here."""
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+from . import rules
+from .analysis.contexts import CallSite, analyze
+from .config import Config
+from .rules import Finding, Source
+from .transform import Edit, LineIndex, apply_edits, training_edit
+
+SKIP_FILE = re.compile(r"#\s*trainfix:\s*skip-file\b")
+IGNORE = re.compile(r"#\s*trainfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+
+
+class SourceError(Exception):
+    """The source can't be analysed or its fix can't be trusted; names line and reason."""
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class Result:
+    source: str
+    new_source: str
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[CallSite] = field(default_factory=list)  # calls considered and left alone
+
+    @property
+    def changed(self) -> bool:
+        return self.new_source != self.source
+
+
+def may_have_findings(text: str, config: Config) -> bool:
+    """Exact prefilter: a finding needs a GradientTape or a configured step function."""
+    if "GradientTape" in text:
+        return True
+    return any(re.search(rf"\bdef\s+{re.escape(name)}\s*\(", text) for name in config.step_names)
+
+
+def skip_file(text: str) -> bool:
+    """`# trainfix: skip-file` in the header comment block (shebang and coding lines included)."""
+    for line in text.splitlines():
+        stripped = line.strip(" \t\f\ufeff")
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            return False
+        if SKIP_FILE.search(stripped):
+            return True
+    return False
+
+
+def parse(text: str) -> ast.Module:
+    try:
+        return ast.parse(text)
+    except SyntaxError as exc:
+        raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        reason = "too deeply nested to parse" if isinstance(exc, RecursionError) else str(exc)
+        raise SourceError(f"cannot parse: {reason}") from None
+
+
+def comments_by_line(text: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                out[tok.start[0]] = tok.string
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        for n, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
+            if "#" in line:
+                out[n] = line[line.index("#"):]
+    return out
+
+
+def suppressed(code: str, comment: str) -> bool:
+    for pattern in (IGNORE, NOQA):
+        m = pattern.search(comment)
+        if m:
+            codes = m.group("codes")
+            if codes is None or code in re.split(r"[\s,]+", codes.strip()):
+                return True
+    return False
+
+
+def _char_col(index: LineIndex, line: int, col: int) -> int:
+    return index.offset(line, col) - index.starts[line - 1] + 1
+
+
+def find(text: str, config: Config) -> tuple[list[Finding], list[CallSite], LineIndex]:
+    """Findings (enabled, not suppressed) and skipped calls for one source."""
+    index = LineIndex(text)
+    if skip_file(text) or not may_have_findings(text, config):
+        return [], [], index
+    sites = analyze(parse(text), text, config)
+    source = Source({})
+    findings, skipped = [], []
+    loaded = False
+    for site in sites:
+        finding = rules.check(site, source) if site.is_model else None
+        if finding is None:
+            skipped.append(site)
+            continue
+        if not loaded:
+            source.comments.update(comments_by_line(text))
+            loaded = True
+            finding = rules.check(site, source)
+        call = site.call
+        if not config.enabled(finding.code):
+            continue
+        if suppressed(finding.code, source.comments.get(call.lineno, "")):
+            site.skip_reason = f"suppressed ({finding.code})"
+            skipped.append(site)
+            continue
+        finding.line, finding.column = call.lineno, _char_col(index, call.lineno, call.col_offset)
+        finding.end_line, finding.end_column = call.end_lineno, _char_col(index, call.end_lineno, call.end_col_offset)
+        findings.append(finding)
+    return findings, skipped, index
+
+
+def fix_source(text: str, config: Config | None = None, *, unsafe: bool | None = None) -> Result:
+    """Analyse `text`; return its findings and the text with the applicable fixes.
+
+    Raises SourceError when the text does not parse or a fix fails verification.
+    """
+    config = config or Config()
+    unsafe = config.unsafe_fixes if unsafe is None else unsafe
+    findings, skipped, index = find(text, config)
+    edits: list[Edit] = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or (fix.applicability == "unsafe" and not unsafe):
+            continue
+        site = finding.site
+        edit = training_edit(index, site.call, site.where, fix.value)
+        if edit is None:
+            finding.fix = None  # no layout keeps the code valid: report only
+            continue
+        edits.append(edit)
+        finding.applied = True
+    new_text = apply_edits(text, edits) if edits else text
+    if edits:
+        verify(text, new_text, config, unsafe)
+    return Result(text, new_text, findings, skipped)
+
+
+def verify(old: str, new: str, config: Config, unsafe: bool) -> None:
+    """The new text parses, differs only in `training` arguments, and is stable."""
+    try:
+        new_tree = ast.parse(new)
+    except SyntaxError as exc:
+        raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
+                          exc.lineno) from None
+    if _normalized(ast.parse(old)) != _normalized(new_tree):
+        raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")
+    again, _, _ = find(new, config)
+    if any(f.fix and (f.fix.applicability == "safe" or unsafe) for f in again):
+        raise SourceError("fix verification failed: a second pass would change the file again; file not written")
+
+
+def _normalized(tree: ast.AST) -> str:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            node.keywords = [k for k in node.keywords if k.arg != "training"]
+            if len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, bool):
+                node.args = node.args[:1]
+    return ast.dump(tree, include_attributes=False)

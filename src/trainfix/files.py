@@ -1,0 +1,162 @@
+"""File discovery (.gitignore, excludes), decoding, and atomic writes."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import SourceError
+
+SUFFIXES = (".py", ".pyi")
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "build", "dist", "__pycache__", ".tox", ".nox",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".trainfix_cache", "node_modules", "site-packages",
+    ".ipynb_checkpoints", "__pypackages__",
+)
+
+
+@dataclass
+class Decoded:
+    text: str
+    encoding: str
+    digest: str
+
+
+def decode(raw: bytes) -> Decoded:
+    """Bytes -> text using the PEP 263 cookie or BOM; errors name the line."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as exc:
+        if "unknown encoding" in str(exc):
+            raise SourceError(f"cannot decode: {exc}", 1) from None
+        encoding = "utf-8"  # undecodable bytes in the first lines: name them below
+    if b"\x00" in raw:
+        raise SourceError("binary file: contains NUL bytes", raw[: raw.index(b"\x00")].count(b"\n") + 1)
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = raw[:start].count(b"\n") + 1
+        raise SourceError(f"cannot decode as {encoding}: {getattr(exc, 'reason', exc)} "
+                          f"(byte 0x{raw[start]:02x})" if isinstance(exc, UnicodeDecodeError) else str(exc),
+                          line) from None
+    return Decoded(text, encoding, hashlib.sha256(raw).hexdigest())
+
+
+def encode(text: str, encoding: str) -> bytes:
+    return text.encode(encoding)
+
+
+def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) -> None:
+    """Temp file in the same folder + os.replace; mode bits kept; refuses if the file changed meanwhile."""
+    st = path.stat()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".trainfix-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, st.st_mode & 0o7777)
+        if expected_digest is not None and hashlib.sha256(path.read_bytes()).hexdigest() != expected_digest:
+            raise SourceError("file changed on disk while trainfix was running; not written")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class Discovery:
+    """Walks folders honouring .gitignore files and exclude patterns."""
+
+    def __init__(self, exclude: tuple[str, ...] = (), respect_gitignore: bool = True):
+        import pathspec
+
+        self._pathspec = pathspec
+        self._style = "gitignore" if "gitignore" in pathspec.util._registered_patterns else "gitwildmatch"
+        self.exclude = pathspec.PathSpec.from_lines(self._style, [*DEFAULT_EXCLUDES, *exclude])
+        self.respect_gitignore = respect_gitignore
+        self._ignores: dict[Path, object] = {}
+
+    def _gitignore(self, folder: Path):
+        if folder not in self._ignores:
+            spec = None
+            gi = folder / ".gitignore"
+            if self.respect_gitignore and gi.is_file():
+                try:
+                    spec = self._pathspec.PathSpec.from_lines(self._style, gi.read_text(encoding="utf-8",
+                                                                                            errors="replace").splitlines())
+                except Exception:  # a malformed pattern must not stop discovery
+                    spec = None
+            self._ignores[folder] = spec
+        return self._ignores[folder]
+
+    def _matches(self, real: Path, is_dir: bool, top: Path, chain) -> bool:
+        suffix = "/" if is_dir else ""
+        rel = real.relative_to(top).as_posix() if real.is_relative_to(top) else real.name
+        if self.exclude.match_file(rel + suffix) or self.exclude.match_file(real.name + suffix):
+            return True
+        return any(spec.match_file(real.relative_to(folder).as_posix() + suffix)
+                   for folder, spec in chain if real.is_relative_to(folder))
+
+    def _ancestor_chain(self, top: Path) -> list:
+        """.gitignore files above `top`, up to the repository root (none outside a repository)."""
+        chain = []
+        for parent in top.parents:
+            spec = self._gitignore(parent)
+            if spec is not None:
+                chain.insert(0, (parent, spec))
+            if (parent / ".git").exists():
+                return chain
+        return []
+
+    def is_excluded(self, path: Path) -> bool:
+        """For explicitly named files under --force-exclude."""
+        real = path.absolute()
+        chain = self._ancestor_chain(real)
+        top = real.parent
+        for parent in real.parents:
+            if (parent / ".git").exists():
+                top = parent
+                break
+        return self._matches(real, False, top, chain) or any(
+            self.exclude.match_file(p.name + "/") for p in real.parents if p.is_relative_to(top) and p != top)
+
+    def walk(self, root: Path):
+        """Yield source files under `root` once each (symlink loops are not followed twice)."""
+        top = root.absolute()
+        yield from self._walk(root, top, top, self._ancestor_chain(top), set())
+
+    def _walk(self, shown: Path, real: Path, top: Path, chain, seen):
+        try:
+            key = real.resolve()
+            if key in seen:
+                return
+            seen.add(key)
+            entries = sorted(os.scandir(real), key=lambda e: e.name)
+        except OSError:
+            return
+        spec = self._gitignore(real)
+        if spec is not None:
+            chain = chain + [(real, spec)]
+        for entry in entries:
+            child = real / entry.name
+            try:
+                is_dir = entry.is_dir()
+                if self._matches(child, is_dir, top, chain):
+                    continue
+                if is_dir:
+                    yield from self._walk(shown / entry.name, child, top, chain, seen)
+                elif entry.is_file() and child.suffix in SUFFIXES:
+                    key = child.resolve()
+                    if key not in seen:
+                        seen.add(key)
+                        yield shown / entry.name
+            except OSError:
+                continue

@@ -1,0 +1,160 @@
+"""Every file's outcome in one place; it owns the output formats and the exit code."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+
+from .rules import BY_CODE, Finding
+
+
+@dataclass
+class FileOutcome:
+    path: str  # as shown to the user
+    findings: list[Finding] = field(default_factory=list)
+    old: str = ""
+    new: str = ""
+    written: bool = False
+    error: str | None = None  # "line:col: reason" style message, already formatted
+    skipped: list = field(default_factory=list)
+    locate: object = None  # notebook: line -> (cell, line in cell)
+    cells: list = field(default_factory=list)  # notebook: [(cell, old, new)] for --diff
+
+    @property
+    def changed(self) -> bool:
+        return self.new != self.old
+
+
+@dataclass
+class Report:
+    mode: str  # apply | check
+    diff: bool = False
+    unsafe: bool = False
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def add(self, outcome: FileOutcome) -> None:
+        self.outcomes.append(outcome)
+
+    # -- figures ------------------------------------------------------------------
+    @property
+    def errors(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.error]
+
+    def fixable(self, f: Finding) -> bool:
+        """The fix `apply` would write with the current settings."""
+        return f.fix is not None and (f.fix.applicability == "safe" or self.unsafe)
+
+    def remaining(self) -> list[tuple[FileOutcome, Finding]]:
+        out = []
+        for o in self.outcomes:
+            for f in o.findings:
+                if self.mode == "apply" and not self.diff and f.applied and o.written:
+                    continue
+                out.append((o, f))
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        if self.mode == "apply" and self.diff:
+            return 1 if any(o.changed for o in self.outcomes) or self.remaining() else 0
+        return 1 if self.remaining() else 0
+
+    # -- formats --------------------------------------------------------------------
+    def location(self, o: FileOutcome, f: Finding) -> tuple[str, int, int, int, int, int | None]:
+        if o.locate is not None:
+            cell, line = o.locate(f.line)
+            _, end_line = o.locate(f.end_line)
+            return o.path, line, f.column, end_line, f.end_column, cell
+        return o.path, f.line, f.column, f.end_line, f.end_column, None
+
+    def text_lines(self) -> list[str]:
+        lines = []
+        for o, f in self.remaining():
+            path, line, col, _, _, cell = self.location(o, f)
+            where = f"{path}:cell {cell}:{line}:{col}" if cell is not None else f"{path}:{line}:{col}"
+            mark = " [*]" if self.fixable(f) else ""
+            lines.append(f"{where}: {f.code} {f.message}{mark}")
+        return lines
+
+    def summary(self) -> str:
+        remaining = self.remaining()
+        fixed = sum(1 for o in self.outcomes for f in o.findings if f.applied and o.written)
+        hidden = sum(1 for _, f in remaining if f.fix is not None and f.fix.applicability == "unsafe" and not self.unsafe)
+        fixable = sum(1 for _, f in remaining if self.fixable(f))
+        parts = []
+        if self.mode == "apply" and not self.diff:
+            files = sum(1 for o in self.outcomes if o.written)
+            parts.append(f"Fixed {fixed} finding{'s' * (fixed != 1)} in {files} file{'s' * (files != 1)}.")
+            if remaining:
+                parts.append(f"{len(remaining)} remaining.")
+            elif not fixed:
+                parts.append("Nothing to fix.")
+        else:
+            total = len(remaining)
+            if total:
+                parts.append(f"Found {total} finding{'s' * (total != 1)}.")
+                if fixable:
+                    parts.append(f"[*] {fixable} fixable with `trainfix apply`.")
+            else:
+                parts.append("All checks passed!")
+        if hidden:
+            parts.append(f"{hidden} more fix{'es' * (hidden != 1)} available with `--unsafe-fixes`.")
+        if self.errors:
+            n = len(self.errors)
+            parts.append(f"{n} file{'s' * (n != 1)} could not be processed.")
+        return " ".join(parts)
+
+    def json_records(self) -> list[dict]:
+        records = []
+        for o, f in self.remaining():
+            path, line, col, end_line, end_col, cell = self.location(o, f)
+            record = {
+                "code": f.code,
+                "name": BY_CODE[f.code].NAME,
+                "message": f.message,
+                "filename": path,
+                "line": line,
+                "column": col,
+                "end_line": end_line,
+                "end_column": end_col,
+                "fix": None if f.fix is None else {"applicability": f.fix.applicability, "message": f.fix.message},
+            }
+            if cell is not None:
+                record["cell"] = cell
+            records.append(record)
+        return records
+
+    def json(self) -> str:
+        return json.dumps(self.json_records(), indent=2)
+
+    def statistics(self) -> list[tuple[str, int, int]]:
+        counts: dict[str, list[int]] = {}
+        for _, f in self.remaining():
+            entry = counts.setdefault(f.code, [0, 0])
+            entry[0] += 1
+            entry[1] += self.fixable(f)
+        return [(code, n, k) for code, (n, k) in sorted(counts.items())]
+
+
+def unified_diff(path: str, old: str, new: str, label: str | None = None) -> str:
+    """A `git apply`-able unified diff; keeps CRLF and marks a missing final newline."""
+    a, b = _lines(old), _lines(new)
+    name = path.replace("\\", "/")
+    lines = list(difflib.unified_diff(a, b, f"a/{name}", f"b/{name}", lineterm="\n"))
+    out = []
+    if label:
+        out.append(f"# {label}\n")
+    for line in lines:
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    # git splits on LF only; str.splitlines would also split on form feeds
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)

@@ -1,0 +1,25 @@
+"""The rules, one module each; `check` returns the first finding for a call."""
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..analysis.contexts import CallSite
+from . import trn001, trn002, trn003, trn004, trn005
+from .base import Finding, Fix, Source
+
+RULES: tuple[ModuleType, ...] = (trn001, trn002, trn003, trn004, trn005)
+BY_CODE = {rule.CODE: rule for rule in RULES}
+
+
+def check(site: CallSite, source: Source) -> Finding | None:
+    if not site.is_model or site.state in ("expr", "kwargs"):
+        return None
+    for rule in RULES:
+        finding = rule.check(site, source)
+        if finding is not None:
+            finding.site = site
+            return finding
+    return None
+
+
+__all__ = ["RULES", "BY_CODE", "Finding", "Fix", "Source", "check"]

@@ -1,0 +1,51 @@
+"""What a rule reports: a `Finding` with an optional `Fix`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..analysis.contexts import CallSite
+
+INTENT = re.compile(r"dropout|\bmc\b|monte[\s_-]*carlo|uncertaint|intent|deliberate|on purpose|purposely", re.I)
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    value: str  # the value written as `training=<value>`
+
+
+@dataclass
+class Finding:
+    code: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: Fix | None
+    site: CallSite | None = field(default=None, repr=False, compare=False)
+    applied: bool = False
+
+
+@dataclass
+class Source:
+    """What rules may ask about the text around a call."""
+
+    comments: dict[int, str]  # line -> comment text on that line
+
+    def comment_near(self, line: int) -> str:
+        return " ".join(self.comments.get(n, "") for n in (line - 1, line))
+
+
+def training_value(site: CallSite, literal: str) -> str:
+    return site.forward or literal
+
+
+def trained_fix(site: CallSite, verb: str, explicit_required: bool) -> Fix | None:
+    if not site.fixable:
+        return None
+    safe = site.trained is True and (site.explicit or not explicit_required)
+    value = training_value(site, "True")
+    return Fix("safe" if safe else "unsafe", f"{verb} `training={value}`", value)

@@ -1,0 +1,71 @@
+"""TRN001 trained-model-without-training
+
+## What it does
+Checks for a model that a training step trains, called without `training`
+(or with `training=None`) inside a `tf.GradientTape` or a train step.
+
+## Why is this bad?
+Outside `Model.fit`, Keras resolves a missing `training` to inference mode:
+BatchNormalization never updates its moving statistics and Dropout never
+drops. The model trains, no error is raised, and it generalises worse.
+
+## Example
+```python
+with tf.GradientTape() as tape:
+    logits = model(x)
+    loss = loss_fn(y, logits)
+grads = tape.gradient(loss, model.trainable_variables)
+```
+
+## Use instead
+```python
+with tf.GradientTape() as tape:
+    logits = model(x, training=True)
+    loss = loss_fn(y, logits)
+grads = tape.gradient(loss, model.trainable_variables)
+```
+
+## Fix safety
+The fix is safe when the model's variables are the tape's gradient sources
+(or it is `self` or an unfrozen sub-layer of `self` and the sources are
+`self.trainable_variables`, or `self` in a train step without a tape). It is
+unsafe when the gradient sources can't be resolved (a parameter, a call
+result): the model may be a teacher or a target network.
+"""
+from __future__ import annotations
+
+from ..analysis.contexts import CallSite
+from .base import Finding, Source, trained_fix
+
+CODE = "TRN001"
+NAME = "trained-model-without-training"
+SUMMARY = "Trained model called without `training=True`"
+
+INVALID = [
+    (
+        "import tensorflow as tf\nfrom tensorflow import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
+        "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(model(x))\n"
+        "    return tape.gradient(loss, model.trainable_variables)\n",
+        "import tensorflow as tf\nfrom tensorflow import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
+        "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(model(x, training=True))\n"
+        "    return tape.gradient(loss, model.trainable_variables)\n",
+    ),
+]
+VALID = [
+    # a loss object is not a model: adding training= would raise TypeError
+    "import tensorflow as tf\nimport keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n"
+    "loss_fn = keras.losses.MeanSquaredError()\n\ndef train_step(x, y):\n    with tf.GradientTape() as tape:\n"
+    "        loss = loss_fn(y, model(x, training=True))\n    return tape.gradient(loss, model.trainable_variables)\n",
+    # the teacher's weights are not differentiated: it is not trained here
+    "import tensorflow as tf\nimport keras\n\nteacher = keras.Sequential([keras.layers.Dense(1)])\n"
+    "student = keras.Sequential([keras.layers.Dense(1)])\n\ndef train_step(x):\n    with tf.GradientTape() as tape:\n"
+    "        loss = tf.reduce_mean(student(x, training=True) - teacher(x))\n"
+    "    return tape.gradient(loss, student.trainable_variables)\n",
+]
+
+
+def check(site: CallSite, source: Source) -> Finding | None:
+    if site.context.kind != "train" or site.method or site.trained is False or site.state not in ("missing", "none"):
+        return None
+    return Finding(CODE, f"Trained model `{site.callee}` called without `training=True`", 0, 0, 0, 0,
+                   trained_fix(site, "Add" if site.state == "missing" else "Replace with", False))

@@ -1,0 +1,62 @@
+"""TRN004 eval-model-training-true
+
+## What it does
+Checks for a Keras model called with `training=True` in an evaluation or
+prediction step.
+
+## Why is this bad?
+In training mode BatchNormalization updates its moving statistics with the
+validation data and Dropout makes the metrics noisy, so evaluating a model
+changes it and its scores differ from run to run.
+
+## Example
+```python
+def test_step(x, y):
+    probs = model(x, training=True)
+    val_loss.update_state(loss_fn(y, probs))
+```
+
+## Use instead
+```python
+def test_step(x, y):
+    probs = model(x, training=False)
+    val_loss.update_state(loss_fn(y, probs))
+```
+
+## Fix safety
+Safe in an eval-function (`test_step`, `val_step`, ...). Unsafe in a
+predict-function (`predict_step`, `inference_step`), inside a loop or
+comprehension (repeated stochastic passes), or where a comment on the call's
+line or the line above mentions dropout, MC/Monte Carlo, uncertainty or
+intent: Monte-Carlo dropout calls the model in training mode on purpose.
+"""
+from __future__ import annotations
+
+from ..analysis.contexts import CallSite
+from .base import INTENT, Finding, Fix, Source, training_value
+
+CODE = "TRN004"
+NAME = "eval-model-training-true"
+SUMMARY = "Model called with `training=True` in an evaluation step"
+
+INVALID = [
+    (
+        "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
+        "def test_step(x):\n    return model(x, training=True)\n",
+        "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
+        "def test_step(x):\n    return model(x, training=False)\n",
+    ),
+]
+VALID = [
+    "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
+    "def test_step(x):\n    return model(x, training=False)\n",
+]
+
+
+def check(site: CallSite, source: Source) -> Finding | None:
+    if site.context.kind not in ("eval", "predict") or site.method or site.state != "true":
+        return None
+    deliberate = site.context.kind == "predict" or site.in_loop or INTENT.search(source.comment_near(site.call.lineno))
+    value = training_value(site, "False")
+    fix = Fix("unsafe" if deliberate else "safe", f"Replace with `training={value}`", value) if site.fixable else None
+    return Finding(CODE, f"Model `{site.callee}` called with `training=True` in an evaluation step", 0, 0, 0, 0, fix)

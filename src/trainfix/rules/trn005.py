@@ -1,0 +1,59 @@
+"""TRN005 predict-inside-tape
+
+## What it does
+Checks for `.predict(...)` (or `.predict_on_batch(...)`) called on the trained
+model inside a gradient tape.
+
+## Why is this bad?
+`predict` runs its own inference loop and returns NumPy arrays: nothing it
+computes is recorded by the tape, so the gradients are `None` and the model
+does not learn.
+
+## Example
+```python
+with tf.GradientTape() as tape:
+    probs = policy.predict(states, verbose=0)
+    loss = -tf.reduce_mean(tf.math.log(probs) * returns)
+grads = tape.gradient(loss, policy.trainable_variables)
+```
+
+## Use instead
+```python
+with tf.GradientTape() as tape:
+    probs = policy(states, training=True)
+    loss = -tf.reduce_mean(tf.math.log(probs) * returns)
+grads = tape.gradient(loss, policy.trainable_variables)
+```
+
+## Fix safety
+No fix is offered: replacing `predict` by a call changes return types
+(NumPy to tensors) that the code around it may depend on.
+"""
+from __future__ import annotations
+
+from ..analysis.contexts import CallSite
+from .base import Finding, Source
+
+CODE = "TRN005"
+NAME = "predict-inside-tape"
+SUMMARY = "`.predict()` on the trained model inside a gradient tape"
+
+INVALID = [
+    (
+        "import tensorflow as tf\nimport keras\n\npolicy = keras.Sequential([keras.layers.Dense(2)])\n\n"
+        "def update(s):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_sum(policy.predict(s))\n"
+        "    return tape.gradient(loss, policy.trainable_variables)\n",
+        None,
+    ),
+]
+VALID = [
+    "import keras\n\npolicy = keras.Sequential([keras.layers.Dense(2)])\n\n"
+    "def act(s):\n    return policy.predict(s)\n",
+]
+
+
+def check(site: CallSite, source: Source) -> Finding | None:
+    if not site.method:
+        return None
+    return Finding(CODE, f"`{site.callee}(...)` inside a gradient tape returns NumPy: no gradient flows",
+                   0, 0, 0, 0, None)

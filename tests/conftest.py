@@ -1,0 +1,26 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES_DIR = ROOT / "tests" / "cases"
+CASES = sorted(p for p in CASES_DIR.iterdir() if (p / "case.toml").is_file())
+
+
+def trainfix_exe() -> str:
+    exe = Path(sys.executable).parent / "trainfix"
+    return str(exe) if exe.exists() else shutil.which("trainfix") or "trainfix"
+
+
+@pytest.fixture
+def run_trainfix():
+    """Run the installed `trainfix` command in a real subprocess."""
+
+    def run(*args, cwd=None, input=None, env=None):
+        return subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, input=input, capture_output=True,
+                              env=env)
+
+    return run
