@@ -1,0 +1,1 @@
+"""LibCST codemod commands for this checkout; see `.libcst.codemod.yaml` at the root."""
