@@ -41,6 +41,10 @@ def common_options(fn):
         click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding."),
         click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."),
+        click.option("--cache/--no-cache", default=True,
+                     help="Skip files that had nothing to report and have not changed since (default: on)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Processes to use for many files (default: one per CPU)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -172,22 +176,26 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     report = Report(mode, diff=diff, unsafe=base.unsafe_fixes)
     write = mode == "apply" and not diff
     paths = paths or (Path("."),)
-    from .runner import process_file, process_text
+    from .runner import process_text, run_files
 
-    for target in _targets(paths, settings, report):
-        if target is None:
-            continue
-        path, config = target
+    files = []
+    for path, config in _targets(paths, settings, report):
         if str(path) == "-":
             raw = sys.stdin.buffer.read()
-            shown = stdin_filename or "-"
-            outcome, new = process_text(shown, raw, config, config.unsafe_fixes)
+            outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes)
             report.add(outcome)
-            if mode == "apply" and not diff:
+            if write:
                 sys.stdout.buffer.write(new if new is not None else raw)
                 sys.stdout.flush()
-            continue
-        report.add(process_file(path, _shown(path), config, config.unsafe_fixes, write))
+        else:
+            files.append((path, _shown(path), config))
+    cache = None
+    if kw["cache"] and base.cache and not show_skipped and files:
+        from .cache import Cache, project_root
+
+        cache = Cache(project_root(base.source.parent if base.source else Path.cwd()))
+    for outcome in run_files(files, write=write, cache=cache, jobs=kw["jobs"]):
+        report.add(outcome)
     _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply=mode == "apply" and not diff and
            any(str(p) == "-" for p in paths))
     code = report.exit_code
@@ -251,10 +259,8 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
             click.echo(line)
     if show_skipped:
         for o in report.outcomes:
-            for site in o.skipped:
-                if site.skip_reason:
-                    click.echo(f"{o.path}:{site.call.lineno}:{site.call.col_offset + 1}: skipped "
-                               f"`{site.callee}`: {site.skip_reason}", err=True)
+            for s in o.skipped:
+                click.echo(f"{o.path}:{s.line}:{s.column}: skipped `{s.callee}`: {s.reason}", err=True)
     if not quiet:
         click.echo(report.summary(), err=diff)
 

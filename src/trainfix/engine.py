@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -44,11 +45,25 @@ def may_have_findings(text: str, config: Config) -> bool:
     """Exact prefilter: a finding needs a GradientTape or a configured step function."""
     if "GradientTape" in text:
         return True
-    return any(re.search(rf"\bdef\s+{re.escape(name)}\s*\(", text) for name in config.step_names)
+    names = [name for name in config.step_names if name in text]  # substring scans are cheap
+    return bool(names) and _step_def(tuple(names)).search(text) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _step_def(names: tuple[str, ...]) -> re.Pattern:
+    # starts with a literal so the regex engine can scan for it quickly
+    return re.compile(r"def[ \t]+(?:%s)[ \t]*\(" % "|".join(map(re.escape, names)))
+
+
+def may_have_findings_bytes(raw: bytes, config: Config) -> bool:
+    """The same prefilter on undecoded bytes (source encodings are ASCII supersets)."""
+    return b"GradientTape" in raw or any(name.encode() in raw for name in config.step_names)
 
 
 def skip_file(text: str) -> bool:
     """`# trainfix: skip-file` in the header comment block (shebang and coding lines included)."""
+    if "skip-file" not in text:
+        return False
     for line in text.splitlines():
         stripped = line.strip(" \t\f\ufeff")
         if not stripped:
@@ -97,11 +112,11 @@ def _char_col(index: LineIndex, line: int, col: int) -> int:
     return index.offset(line, col) - index.starts[line - 1] + 1
 
 
-def find(text: str, config: Config) -> tuple[list[Finding], list[CallSite], LineIndex]:
+def find(text: str, config: Config) -> tuple[list[Finding], list[CallSite], LineIndex | None]:
     """Findings (enabled, not suppressed) and skipped calls for one source."""
-    index = LineIndex(text)
     if skip_file(text) or not may_have_findings(text, config):
-        return [], [], index
+        return [], [], None
+    index = LineIndex(text)
     sites = analyze(parse(text), text, config)
     source = Source({})
     findings, skipped = [], []

@@ -80,7 +80,7 @@ class Discovery:
 
         self._pathspec = pathspec
         self._style = "gitignore" if "gitignore" in pathspec.util._registered_patterns else "gitwildmatch"
-        self.exclude = pathspec.PathSpec.from_lines(self._style, [*DEFAULT_EXCLUDES, *exclude])
+        self.user_exclude = pathspec.PathSpec.from_lines(self._style, exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
         self._ignores: dict[Path, object] = {}
 
@@ -97,13 +97,18 @@ class Discovery:
             self._ignores[folder] = spec
         return self._ignores[folder]
 
-    def _matches(self, real: Path, is_dir: bool, top: Path, chain) -> bool:
-        suffix = "/" if is_dir else ""
-        rel = real.relative_to(top).as_posix() if real.is_relative_to(top) else real.name
-        if self.exclude.match_file(rel + suffix) or self.exclude.match_file(real.name + suffix):
+    def _matches(self, real: str, name: str, is_dir: bool, top: str, chain) -> bool:
+        if is_dir and name in DEFAULT_EXCLUDES:
             return True
-        return any(spec.match_file(real.relative_to(folder).as_posix() + suffix)
-                   for folder, spec in chain if real.is_relative_to(folder))
+        suffix = "/" if is_dir else ""
+        if self.user_exclude is not None:
+            rel = real[len(top) + 1:] if real.startswith(top + os.sep) else name
+            if self.user_exclude.match_file(rel + suffix) or self.user_exclude.match_file(name + suffix):
+                return True
+        for folder, spec in chain:
+            if real.startswith(folder + os.sep) and spec.match_file(real[len(folder) + 1:] + suffix):
+                return True
+        return False
 
     def _ancestor_chain(self, top: Path) -> list:
         """.gitignore files above `top`, up to the repository root (none outside a repository)."""
@@ -111,7 +116,7 @@ class Discovery:
         for parent in top.parents:
             spec = self._gitignore(parent)
             if spec is not None:
-                chain.insert(0, (parent, spec))
+                chain.insert(0, (str(parent), spec))
             if (parent / ".git").exists():
                 return chain
         return []
@@ -125,38 +130,50 @@ class Discovery:
             if (parent / ".git").exists():
                 top = parent
                 break
-        return self._matches(real, False, top, chain) or any(
-            self.exclude.match_file(p.name + "/") for p in real.parents if p.is_relative_to(top) and p != top)
+        if any(p.name in DEFAULT_EXCLUDES for p in real.parents if p.is_relative_to(top) and p != top):
+            return True
+        rel = real.relative_to(top).as_posix()
+        if self.user_exclude is not None and (self.user_exclude.match_file(rel) or self.user_exclude.match_file(real.name)):
+            return True
+        return any(spec.match_file(real.relative_to(folder).as_posix())
+                   for folder, spec in ((Path(f), sp) for f, sp in chain) if real.is_relative_to(folder))
 
     def walk(self, root: Path):
         """Yield source files under `root` once each (symlink loops are not followed twice)."""
-        top = root.absolute()
-        yield from self._walk(root, top, top, self._ancestor_chain(top), set())
+        top = str(root.absolute())
+        chain = self._ancestor_chain(Path(top))
+        seen: set = set()
+        shown_root = str(root)
+        for real, shown in self._walk(top, shown_root, top, chain, seen):
+            yield Path(shown)
 
-    def _walk(self, shown: Path, real: Path, top: Path, chain, seen):
+    def _walk(self, real: str, shown: str, top: str, chain, seen):
         try:
-            key = real.resolve()
+            key = os.path.realpath(real)
             if key in seen:
                 return
             seen.add(key)
             entries = sorted(os.scandir(real), key=lambda e: e.name)
         except OSError:
             return
-        spec = self._gitignore(real)
+        spec = self._gitignore(Path(real))
         if spec is not None:
             chain = chain + [(real, spec)]
         for entry in entries:
-            child = real / entry.name
+            name = entry.name
+            child = os.path.join(real, name)
             try:
                 is_dir = entry.is_dir()
-                if self._matches(child, is_dir, top, chain):
+                if not is_dir and not name.endswith(SUFFIXES):
+                    continue
+                if self._matches(child, name, is_dir, top, chain):
                     continue
                 if is_dir:
-                    yield from self._walk(shown / entry.name, child, top, chain, seen)
-                elif entry.is_file() and child.suffix in SUFFIXES:
-                    key = child.resolve()
+                    yield from self._walk(child, os.path.join(shown, name), top, chain, seen)
+                elif entry.is_file():
+                    key = os.path.realpath(child) if entry.is_symlink() else child
                     if key not in seen:
                         seen.add(key)
-                        yield shown / entry.name
+                        yield child, os.path.join(shown, name)
             except OSError:
                 continue

@@ -20,6 +20,7 @@ class FileOutcome:
     skipped: list = field(default_factory=list)
     locate: object = None  # notebook: line -> (cell, line in cell)
     cells: list = field(default_factory=list)  # notebook: [(cell, old, new)] for --diff
+    stamp: tuple | None = None  # (size, mtime_ns, sha256) of a file with nothing to report
 
     @property
     def changed(self) -> bool:
@@ -77,6 +78,19 @@ class Report:
             where = f"{path}:cell {cell}:{line}:{col}" if cell is not None else f"{path}:{line}:{col}"
             mark = " [*]" if self.fixable(f) else ""
             lines.append(f"{where}: {f.code} {f.message}{mark}")
+        return lines
+
+    def skipped_lines(self) -> list[str]:
+        """`--show-skipped`: every call considered in a step or tape and left alone, with the reason."""
+        lines = []
+        for o in self.outcomes:
+            for s in o.skipped:
+                line, column = s.line, s.column
+                where = f"{o.path}:{line}:{column}"
+                if o.locate is not None:
+                    cell, line = o.locate(line)
+                    where = f"{o.path}:cell {cell}:{line}:{column}"
+                lines.append(f"{where}: skipped `{' '.join(s.callee.split())}`: {s.reason}")
         return lines
 
     def summary(self) -> str:
@@ -158,3 +172,12 @@ def unified_diff(path: str, old: str, new: str, label: str | None = None) -> str
 def _lines(text: str) -> list[str]:
     # git splits on LF only; str.splitlines would also split on form feeds
     return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
+def skip_reason(site) -> str:
+    """Why a considered call was left alone (the analysis' reason, or what it already passes)."""
+    if site.skip_reason:
+        return site.skip_reason
+    if site.state in ("true", "false"):
+        return f"already passes `training={site.state.title()}`"
+    return "no rule applies"

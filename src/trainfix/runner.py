@@ -1,12 +1,31 @@
-"""One file in, one `FileOutcome` out: read, decode, fix, verify, write."""
+"""Files in, `FileOutcome`s out: read, decode, fix, verify, write — cached and in parallel.
+
+Outcomes carry plain data only (no syntax trees) so they cross process
+boundaries cheaply; the process pool is imported only for many files.
+"""
 from __future__ import annotations
 
+import hashlib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .engine import SourceError, fix_source
+from .engine import SourceError, fix_source, may_have_findings_bytes
 from .files import decode, write_atomic
-from .report import FileOutcome
+from .report import FileOutcome, skip_reason
+
+PARALLEL_MIN_FILES = 64
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A call considered in a context and left alone, with the reason."""
+
+    line: int
+    column: int
+    callee: str
+    reason: str
 
 
 def _error(shown: str, exc: SourceError) -> str:
@@ -21,6 +40,8 @@ def _error(shown: str, exc: SourceError) -> str:
 def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[FileOutcome, bytes | None]:
     """Analyse raw file bytes; returns the outcome and the new bytes (None when unchanged)."""
     outcome = FileOutcome(shown)
+    if not may_have_findings_bytes(raw, config):
+        return outcome, None  # cannot contain a context: not even decoded
     try:
         decoded = decode(raw)
         result = fix_source(decoded.text, config, unsafe=unsafe)
@@ -30,7 +51,11 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
     except Exception as exc:  # never let one file stop the run
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
-    outcome.findings, outcome.skipped = result.findings, result.skipped
+    for finding in result.findings:
+        finding.site = None  # plain data from here on
+    outcome.findings = result.findings
+    outcome.skipped = [Skipped(s.call.lineno, s.call.col_offset + 1, s.callee, skip_reason(s))
+                       for s in result.skipped]
     outcome.old, outcome.new = result.source, result.new_source
     if not result.changed:
         return outcome, None
@@ -39,24 +64,65 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
 
 def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bool) -> FileOutcome:
     try:
+        st = path.stat()
         raw = path.read_bytes()
     except IsADirectoryError:
         return FileOutcome(shown, error=f"{shown}: error: is a directory")
     except OSError as exc:
         return FileOutcome(shown, error=f"{shown}: error: cannot read: {exc.strerror or exc}")
+    digest = hashlib.sha256(raw).hexdigest()
     if path.suffix == ".ipynb":
         from .notebook_runner import process_notebook
 
-        return process_notebook(path, shown, raw, config, unsafe, write)
-    outcome, new = process_text(shown, raw, config, unsafe)
-    if new is not None and write:
-        import hashlib
-
-        try:
-            write_atomic(path, new, hashlib.sha256(raw).hexdigest())
-            outcome.written = True
-        except SourceError as exc:
-            outcome.error = _error(shown, exc)
-        except OSError as exc:
-            outcome.error = f"{shown}: error: cannot write: {exc.strerror or exc}"
+        outcome = process_notebook(path, shown, raw, config, unsafe, write, digest)
+    else:
+        outcome, new = process_text(shown, raw, config, unsafe)
+        if new is not None and write:
+            try:
+                write_atomic(path, new, digest)
+                outcome.written = True
+            except SourceError as exc:
+                outcome.error = _error(shown, exc)
+            except OSError as exc:
+                outcome.error = f"{shown}: error: cannot write: {exc.strerror or exc}"
+    if not outcome.findings and not outcome.error:
+        outcome.stamp = (st.st_size, st.st_mtime_ns, digest)
     return outcome
+
+
+def _work(item) -> FileOutcome:
+    path, shown, config, unsafe, write = item
+    return process_file(path, shown, config, unsafe, write)
+
+
+def run_files(items: list[tuple[Path, str, Config]], *, write: bool, cache=None, jobs: int | None = None,
+              progress=None) -> list[FileOutcome]:
+    """Process files in order; unchanged clean files come from the cache without being read."""
+    outcomes: list[FileOutcome | None] = [None] * len(items)
+    todo = []
+    for i, (path, shown, config) in enumerate(items):
+        if cache is not None and cache.is_clean(path, config):
+            outcomes[i] = FileOutcome(shown)
+        else:
+            todo.append((i, (path, shown, config, config.unsafe_fixes, write)))
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(todo) >= PARALLEL_MIN_FILES:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            done = pool.map(_work, [item for _, item in todo], chunksize=max(1, len(todo) // (jobs * 8)))
+            for (i, _), outcome in zip(todo, done):
+                outcomes[i] = outcome
+                if progress:
+                    progress()
+    else:
+        for i, item in todo:
+            outcomes[i] = _work(item)
+            if progress:
+                progress()
+    if cache is not None:
+        for (path, _, config), outcome in zip(items, outcomes):
+            if outcome.stamp is not None:
+                cache.mark_clean(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1])
+        cache.save()
+    return outcomes

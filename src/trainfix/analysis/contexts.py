@@ -10,6 +10,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..config import Config
+from ..transform import LineIndex
 from .evidence import WEIGHT_ATTRS, Evidence, binding_key
 from .scope import FUNCTION_NODES, Scope, ScopeTree, param_names
 
@@ -68,6 +69,7 @@ def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
 class Analyzer:
     def __init__(self, module: ast.Module, config: Config, source: str):
         self.source = source
+        self.index = LineIndex(source)
         self.config = config
         self.t = ScopeTree(module)
         self.ev = Evidence(self.t, config.model_factories)
@@ -75,7 +77,7 @@ class Analyzer:
         self.eval_names = set(config.eval_functions)
         self.predict_names = set(config.predict_functions)
         self.sites: list[CallSite] = []
-        self._tape_memo: dict = {}
+        self._done: set = set()
         self._mark_differentiated()
 
     # -- pass 0: which owners' weights are differentiated anywhere ----------------
@@ -291,7 +293,7 @@ class Analyzer:
 
     # -- walking ------------------------------------------------------------------------
     def run(self) -> list[CallSite]:
-        self._walk_body(self.t.module.node.body, None, self.t.module, False)
+        self._walk_withs(self.t.module)
         for node, scope in list(self.t.scope_of.items()):
             if scope.kind != "function" or isinstance(node, ast.Lambda):
                 continue
@@ -300,9 +302,19 @@ class Analyzer:
             if self._inside_keras_call(scope):
                 continue
             ctx = self.step_context(node, scope)
-            self._walk_body(node.body, ctx, scope, False)
+            if ctx is not None:
+                self._walk_body(node.body, ctx, scope, False)
+            else:
+                self._walk_withs(scope)
         self.sites.sort(key=lambda s: (s.call.lineno, s.call.col_offset))
         return self.sites
+
+    def _walk_withs(self, scope: Scope) -> None:
+        """Outside a step only tape bodies are contexts: visit the outermost with-statements."""
+        self._done: set = set()
+        for node in sorted(scope.withs, key=lambda n: (n.lineno, n.col_offset)):
+            if id(node) not in self._done:
+                self._walk(node, None, scope, False)
 
     def _inside_keras_call(self, scope: Scope) -> bool:
         current = scope.parent
@@ -322,6 +334,7 @@ class Analyzer:
         if isinstance(node, (*FUNCTION_NODES, ast.ClassDef)):
             return
         if isinstance(node, (ast.With, ast.AsyncWith)):
+            self._done.add(id(node))
             for item in node.items:
                 self._walk(item.context_expr, ctx, scope, in_loop)
             inner = self.tape_context(node, scope, ctx)
@@ -345,7 +358,7 @@ class Analyzer:
     # -- one call -------------------------------------------------------------------------
     def _visit_call(self, call: ast.Call, ctx: Context, scope: Scope, in_loop: bool) -> None:
         func = call.func
-        callee = ast.get_source_segment(self.source, func) or ""
+        callee = self.source[self.index.start_of(func):self.index.end_of(func)]
         if ctx.kind in ("inputs", "none"):
             if self.ev.is_model(func, scope):
                 self.sites.append(CallSite(call, ctx, callee, True, skip_reason=ctx.reason))

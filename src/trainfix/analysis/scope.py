@@ -34,6 +34,7 @@ class Scope:
     global_names: set[str] = field(default_factory=set)
     nonlocal_names: set[str] = field(default_factory=set)
     calls: list[ast.Call] = field(default_factory=list)  # calls directly in this scope
+    withs: list[ast.AST] = field(default_factory=list)  # with-statements directly in this scope
     cls: ast.ClassDef | None = None  # for a method: its class
     self_name: str | None = None  # for a method: the name of its first parameter
 
@@ -215,6 +216,7 @@ class _Builder(ast.NodeVisitor):
 
     def visit_With(self, node):
         self.stmt = node
+        self.scope.withs.append(node)
         for item in node.items:
             self.visit(item.context_expr)
             if item.optional_vars is not None:
