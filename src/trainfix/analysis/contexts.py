@@ -372,7 +372,7 @@ class Analyzer:
         local_fn = self.ev.local_training_fn(func, scope)
         model = local_fn is None and self.ev.is_model(func, scope)
         if local_fn is None and not model:
-            if callee and isinstance(func, (ast.Name, ast.Attribute)):
+            if isinstance(func, (ast.Name, ast.Attribute)) and self.ev.resolve_callable(func, scope) is None:
                 self.sites.append(CallSite(call, ctx, callee, False, skip_reason="unknown callee"))
             return
         site = CallSite(call, ctx, callee, True)

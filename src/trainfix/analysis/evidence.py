@@ -234,6 +234,8 @@ class Evidence:
             for b in bindings:
                 if b.kind in ("def", "class"):
                     return False
+                if b.kind == "param" and not positive:
+                    positive = self.param_from_callers(b)
                 if b.kind == "assign":
                     if self.call_not_model(b.node, b.scope):
                         return False
@@ -242,6 +244,43 @@ class Evidence:
             return positive
 
         return self._cached(("name", key), compute)
+
+    def param_from_callers(self, binding: Binding) -> bool:
+        """A constructor parameter is a model when every instantiation in this module passes one.
+
+        Every read of the class name must be the callee of a call: a class passed
+        around (or subclassed) may be instantiated elsewhere.
+        """
+        fn = binding.scope.node
+        cls = binding.scope.cls
+        # Only the constructor of a Keras subclass (GAN(generator, discriminator), VAE(encoder, decoder)):
+        # a plain function may also be called from other modules with other objects.
+        if getattr(fn, "name", None) != "__init__" or cls is None or binding.scope.self_name is None \
+                or not self.is_keras_class(cls):
+            return False
+        params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+        target_def, offset = cls, 1
+        owner = self.t.scope_of[target_def].parent
+        name = target_def.name
+        refs = [(node, scope) for node, scope in self.t.name_loads.get(name, ())
+                if any(b.node is target_def for b in self.t.lookup(name, scope))]
+        if not refs:
+            return False
+        index = params.index(binding.name) - offset if binding.name in params else None
+        kwonly = binding.name in [a.arg for a in fn.args.kwonlyargs]
+        if index is None and not kwonly:
+            return False
+        for node, scope in refs:
+            call = self.t.call_of.get(id(node))
+            if call is None or any(isinstance(a, ast.Starred) for a in call.args) or \
+                    any(k.arg is None for k in call.keywords):
+                return False
+            value = next((k.value for k in call.keywords if k.arg == binding.name), None)
+            if value is None and index is not None and 0 <= index < len(call.args):
+                value = call.args[index]
+            if value is None or not self.is_model(value, scope):
+                return False
+        return owner is not None
 
     def attr_is_model(self, cls: ast.ClassDef, attr: str) -> bool:
         def compute():

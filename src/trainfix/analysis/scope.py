@@ -57,6 +57,8 @@ class ScopeTree:
         self.attr_stores: list[tuple[ast.Attribute, ast.AST | None, Scope]] = []
         self.attr_loads: list[tuple[ast.Attribute, Scope]] = []
         self.calls: list[tuple[ast.Call, Scope]] = []
+        self.name_loads: dict[str, list[tuple[ast.Name, Scope]]] = {}  # every read of each name
+        self.call_of: dict[int, ast.Call] = {}  # id(callee node) -> its call
         _Builder(self).run(tree)
 
     # -- name resolution ------------------------------------------------
@@ -247,7 +249,12 @@ class _Builder(ast.NodeVisitor):
     def visit_Call(self, node):
         self.scope.calls.append(node)
         self.t.calls.append((node, self.scope))
+        self.t.call_of[id(node.func)] = node
         self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load):
+            self.t.name_loads.setdefault(node.id, []).append((node, self.scope))
 
     def visit_MatchAs(self, node):
         if node.name:

@@ -1,0 +1,283 @@
+"""Analysis tables: code in the shapes found in real repositories.
+
+FIXES: (source, expected source) pairs; UNCHANGED: sources nothing may touch.
+"""
+import textwrap
+
+import pytest
+
+from trainfix import Config, fix_source
+
+HEAD = "import tensorflow as tf\nimport keras\n\n"
+
+
+def src(body: str) -> str:
+    return HEAD + textwrap.dedent(body)
+
+
+FIXES = [
+    pytest.param(
+        """
+        class VAE(keras.Model):
+            def __init__(self, encoder, decoder):
+                super().__init__()
+                self.encoder = encoder
+                self.decoder = decoder
+
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    z = self.encoder(data)
+                    loss = tf.reduce_mean(self.decoder(z))
+                grads = tape.gradient(loss, self.trainable_weights)
+                self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+
+        encoder = keras.Sequential([keras.layers.Dense(2)])
+        vae = VAE(encoder, keras.Sequential([keras.layers.Dense(4)]))
+        """,
+        ["self.encoder(data, training=True)", "self.decoder(z, training=True)"],
+        id="constructor-params-proven-by-every-instantiation",
+    ),
+    pytest.param(
+        """
+        gen = keras.Sequential([keras.layers.Dense(2)])
+        disc = keras.Sequential([keras.layers.Dense(1)])
+
+        def train_step(z):
+            with tf.GradientTape() as g_tape:
+                with tf.GradientTape() as d_tape:
+                    fake = gen(z)
+                    score = disc(fake)
+            g_tape.gradient(score, gen.trainable_variables)
+            d_tape.gradient(score, disc.trainable_variables)
+        """,
+        ["gen(z, training=True)", "disc(fake, training=True)"],
+        id="nested-weights-tapes-train-both",
+    ),
+    pytest.param(
+        """
+        from tensorflow.keras.models import Sequential as Seq
+        from tensorflow import GradientTape as Tape
+
+        net = Seq([keras.layers.Dense(1)])
+
+        def fit_batch(x):
+            with Tape() as t:
+                loss = tf.reduce_sum(net(x))
+            return t.gradient(loss, net.trainable_weights)
+        """,
+        ["net(x, training=True)"],
+        id="aliases-resolved-by-import",
+    ),
+    pytest.param(
+        """
+        class Trainer:
+            def __init__(self):
+                self.model = keras.Sequential([keras.layers.Dense(1)])
+
+            def test_step(self, x):
+                return self.model(x)
+        """,
+        ["self.model(x, training=False)"],
+        id="plain-class-attribute-bound-to-constructor",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def train_step(x, training=True):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x))
+            return tape.gradient(loss, model.trainable_variables)
+        """,
+        ["model(x, training=training)"],
+        id="forwards-the-step-training-parameter",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+        opt = keras.optimizers.SGD()
+
+        def step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x))
+            tape = None
+            with tf.GradientTape() as tape:
+                other = tf.reduce_sum(model(x))
+            grads = tape.gradient(other, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+        """,
+        ["other = tf.reduce_sum(model(x, training=True))", "loss = tf.reduce_sum(model(x))"],
+        id="rebound-tape-name-gradient-belongs-to-the-later-tape",
+    ),
+]
+
+UNCHANGED = [
+    pytest.param(
+        """
+        class VAE(keras.Model):
+            def __init__(self, encoder):
+                super().__init__()
+                self.encoder = encoder
+
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self.encoder(data))
+                self.optimizer.apply_gradients(zip(tape.gradient(loss, self.trainable_weights), self.trainable_weights))
+
+        def build(factory):
+            return VAE(factory())
+        """,
+        id="constructor-param-from-an-unknown-callable",
+    ),
+    pytest.param(
+        """
+        class VAE(keras.Model):
+            def __init__(self, encoder):
+                super().__init__()
+                self.encoder = encoder
+
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self.encoder(data))
+                self.optimizer.apply_gradients(zip(tape.gradient(loss, self.trainable_weights), self.trainable_weights))
+
+        vae = VAE(keras.Sequential([keras.layers.Dense(1)]))
+        registry = {"vae": VAE}
+        """,
+        id="class-passed-around-may-be-built-elsewhere",
+    ),
+    pytest.param(
+        """
+        def evaluate_step(model, x):
+            return model(x)
+
+        evaluate_step(keras.Sequential([keras.layers.Dense(1)]), 1.0)
+        """,
+        id="plain-function-param-not-inferred-from-callers",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+        loss_fn = keras.losses.MeanSquaredError()
+        acc = keras.metrics.Mean()
+
+        def train_step(x, y):
+            with tf.GradientTape() as tape:
+                h = keras.layers.Dense(3)(x)
+                loss = loss_fn(y, model(h, training=True)) + tf.add_n(model.losses)
+                acc(loss)
+            return tape.gradient(loss, model.trainable_variables)
+        """,
+        id="losses-metrics-inline-layers-untouched",
+    ),
+    pytest.param(
+        """
+        class Block(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.inner = keras.layers.Dense(2)
+
+            def call(self, x):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = self.inner(x)
+                return y + tape.gradient(y, x)
+        """,
+        id="layer-call-is-never-a-context",
+    ),
+    pytest.param(
+        """
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Linear(2, 2))
+
+            def training_step(self, batch):
+                return self.body(batch)
+
+            def validation_step(self, batch):
+                return self(batch)
+        """,
+        id="torch-module-steps",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def predict_step(x):
+            samples = [model(x, training=True) for _ in range(10)]
+            return tf.reduce_mean(samples, axis=0)
+        """,
+        id="monte-carlo-dropout-in-predict-step-is-unsafe",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def explain(x):
+            x = tf.convert_to_tensor(x)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = model(x)
+            return tape.jacobian(y, x)
+        """,
+        id="jacobian-wrt-inputs",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+        frozen = tf.function(model)
+
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                y = frozen(x)
+            return tape.gradient(y, model.trainable_variables)
+        """,
+        id="tf-function-wrapper-is-not-a-model",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                y = model(x, True)
+            return tape.gradient(y, model.trainable_variables)
+
+        def test_step(x, flag):
+            return model(x, flag)
+        """,
+        id="positional-true-while-training-and-expression-positional",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def train_step(model, x):
+            with tf.GradientTape() as tape:
+                y = model(x)
+            return tape.gradient(y, tape.watched_variables())
+        """,
+        id="shadowing-parameter-is-unknown",
+    ),
+]
+
+
+@pytest.mark.parametrize("body,expected", FIXES)
+def test_fixes(body, expected):
+    before = src(body)
+    result = fix_source(before)
+    for fragment in expected:
+        assert fragment in result.new_source, result.new_source
+    assert fix_source(result.new_source).new_source == result.new_source
+
+
+@pytest.mark.parametrize("body", UNCHANGED)
+def test_unchanged(body):
+    before = src(body)
+    result = fix_source(before, Config())
+    assert result.new_source == before
+    assert all(f.fix is None or f.fix.applicability == "unsafe" for f in result.findings)

@@ -1,0 +1,120 @@
+"""Speed features must not change behaviour: exact prefilter, cache, process pool."""
+import ast
+import json
+import os
+import shutil
+
+import pytest
+
+import trainfix.cache
+from conftest import CASES
+from trainfix.analysis.contexts import analyze
+from trainfix.cache import Cache
+from trainfix.config import Config
+from trainfix.engine import may_have_findings, may_have_findings_bytes
+
+
+def _without_contexts(text: str) -> str:
+    text = text.replace("GradientTape", "RecordingScope")
+    for name in Config().step_names:
+        text = text.replace(f"def {name}(", f"def {name}_impl(")
+    return text
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_prefilter_is_exact(case):
+    """A text the prefilter rejects has no context at all, so it can never produce a finding."""
+    text = (case / "before.py").read_bytes().decode()
+    sites = analyze(ast.parse(text), text, Config())
+    assert not sites or may_have_findings(text, Config())
+    stripped = _without_contexts(text)
+    assert not may_have_findings(stripped, Config())
+    # the byte test runs first and may only let more through, never fewer
+    assert may_have_findings_bytes(text.encode(), Config())
+    assert analyze(ast.parse(stripped), stripped, Config()) == []  # analysis run without the prefilter
+
+
+PLAIN_CASES = [c for c in CASES if "config" not in (c / "case.toml").read_text()]
+
+
+def _tree(tmp_path, copies=3):
+    for i in range(copies):
+        for case in PLAIN_CASES:
+            shutil.copyfile(case / "before.py", tmp_path / f"{case.name}_{i}.py")
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    return tmp_path
+
+
+def _json(run_trainfix, tmp_path, *args):
+    p = run_trainfix("check", "--output-format", "json", *args, ".", cwd=tmp_path)
+    assert p.returncode == 1, p.stderr.decode()
+    return sorted(json.dumps(r, sort_keys=True) for r in json.loads(p.stdout))
+
+
+def test_parallel_equals_serial_and_cache_equals_no_cache(tmp_path, run_trainfix):
+    tree = _tree(tmp_path)
+    serial = _json(run_trainfix, tree, "-j", "1", "--no-cache")
+    assert len(serial) > 100
+    assert _json(run_trainfix, tree, "-j", "2", "--no-cache") == serial
+    assert _json(run_trainfix, tree) == serial  # fills the cache
+    assert (tree / ".trainfix_cache" / ".gitignore").is_file()
+    assert _json(run_trainfix, tree) == serial  # served partly from the cache
+
+
+def test_apply_in_parallel_matches_cases(tmp_path, run_trainfix):
+    tree = _tree(tmp_path, copies=2)
+    run_trainfix("apply", "-j", "2", ".", cwd=tree)
+    for case in PLAIN_CASES:
+        for i in range(2):
+            assert (tree / f"{case.name}_{i}.py").read_bytes() == (case / "after.py").read_bytes(), case.name
+
+
+BUGGY = (CASES[0] / "before.py").read_text()
+CLEAN = (CASES[0] / "after.py").read_text()
+
+
+def test_cache_never_serves_an_edited_file(tmp_path, run_trainfix):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    f = tmp_path / "train.py"
+    f.write_text(CLEAN)
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0  # cached as clean
+    f.write_text(BUGGY)  # same folder, new content (size changes)
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 1
+    f.write_text(CLEAN)
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0
+    same_size = CLEAN.replace("training=True", "training=None")  # same length, a finding again
+    assert len(same_size) == len(CLEAN)
+    st = f.stat()
+    f.write_text(same_size)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 1
+
+
+def test_cache_is_keyed_by_settings_and_version(tmp_path, monkeypatch):
+    f = tmp_path / "train.py"
+    f.write_text(CLEAN)
+    st = f.stat()
+    cache = Cache(tmp_path)
+    cache.mark_clean(f, Config(), "digest", st.st_size, st.st_mtime_ns)
+    cache.save()
+    assert Cache(tmp_path).is_clean(f, Config())
+    assert not Cache(tmp_path).is_clean(f, Config(train_functions=("fit_batch",)))  # settings changed
+    assert not Cache(tmp_path).is_clean(f, Config(ignore=("TRN001",)))
+    monkeypatch.setattr(trainfix.cache, "__version__", "999.0")  # a newer release
+    assert not Cache(tmp_path).is_clean(f, Config())
+
+
+def test_config_change_invalidates(tmp_path, run_trainfix):
+    src = "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n\ndef score_batch(x):\n    return model(x)\n"
+    (tmp_path / "evals.py").write_text(src)
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0  # cached clean under these settings
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\nextend-eval-functions = ['score_batch']\n")
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 1
+
+
+def test_no_cache_writes_nothing(tmp_path, run_trainfix):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    (tmp_path / "train.py").write_text(CLEAN)
+    run_trainfix("check", "--no-cache", ".", cwd=tmp_path)
+    assert not (tmp_path / ".trainfix_cache").exists()
