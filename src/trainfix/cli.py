@@ -9,9 +9,10 @@ import click
 
 from . import __version__
 from .config import ALL_CODES, Config, ConfigError, load
+from .formats import FORMATS
 from .report import FileOutcome, Report, unified_diff
 
-FORMATS = ["text", "json"]
+PROGRESS_MIN_FILES = 20  # a progress bar only for runs longer than a glance
 
 
 def _codes(value: str | None) -> tuple[str, ...] | None:
@@ -32,11 +33,17 @@ def common_options(fn):
                      help="Also apply (or show) fixes marked unsafe."),
         click.option("--select", default=None, help="Comma-separated rule codes to enable (replaces the default)."),
         click.option("--ignore", default=None, help="Comma-separated rule codes to disable."),
-        click.option("--output-format", type=click.Choice(FORMATS), default=None, help="Findings format."),
+        click.option("--output-format", type=click.Choice(FORMATS), default=None,
+                     help="Findings format: text (default), json, github (workflow annotations), sarif (2.1.0)."),
         click.option("--stdin-filename", default=None, help="The name of the file read from `-`."),
         click.option("--force-exclude", is_flag=True, default=None,
                      help="Apply excludes and .gitignore to files named on the command line too."),
-        click.option("--extend-exclude", multiple=True, help="Extra gitignore-style pattern to exclude."),
+        click.option("--exclude", multiple=True, metavar="PATTERN",
+                     help="Gitignore-style pattern to exclude (repeatable; replaces `exclude` from the config)."),
+        click.option("--extend-exclude", multiple=True, metavar="PATTERN",
+                     help="Gitignore-style pattern to exclude in addition (repeatable)."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+                     help="Skip files ignored by .gitignore when walking folders (default: on)."),
         click.option("--show-skipped", is_flag=True, help="List calls considered and left alone, with the reason."),
         click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding."),
         click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
@@ -88,11 +95,21 @@ def check(**kwargs) -> None:
 @cli.command("rules")
 def list_rules() -> None:
     """List the rules."""
+    from .docs import fix_safety
     from .rules import RULES
 
-    for rule in RULES:
-        safety = _safety(rule)
-        click.echo(f"{rule.CODE}  {rule.NAME:<34} {safety:<12} {rule.SUMMARY}")
+    rows = [(rule.CODE, rule.NAME, fix_safety(rule), rule.SUMMARY) for rule in RULES]
+    if _color(sys.stdout):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("code", "name", "fix", "summary", box=None, header_style="bold")
+        for row in rows:
+            table.add_row(*row)
+        Console(highlight=False).print(table)
+        return
+    for code, name, safety, summary in rows:
+        click.echo(f"{code}  {name:<34} {safety:<16} {summary}")
 
 
 @cli.command("rule")
@@ -104,22 +121,16 @@ def show_rule(code: str) -> None:
     rule = BY_CODE.get(code.upper())
     if rule is None:
         raise click.UsageError(f"unknown rule {code!r}; see `trainfix rules`")
-    title, _, body = rule.__doc__.partition("\n")
-    text = f"# {title}\n\n{rule.SUMMARY}.\n{body}"
-    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+    from .docs import rule_markdown
+
+    text = rule_markdown(rule)
+    if _color(sys.stdout):
         from rich.console import Console
         from rich.markdown import Markdown
 
         Console().print(Markdown(text))
     else:
         click.echo(text)
-
-
-def _safety(rule) -> str:
-    doc = rule.__doc__ or ""
-    if "No fix is offered" in doc:
-        return "display only"
-    return "safe/unsafe" if "unsafe" in doc.split("## Fix safety")[-1].lower() else "safe"
 
 
 def _settings(base: Config, kw: dict) -> Config:
@@ -130,8 +141,12 @@ def _settings(base: Config, kw: dict) -> Config:
         changes["ignore"] = base.ignore + _codes(kw["ignore"])
     if kw["unsafe_fixes"] is not None:
         changes["unsafe_fixes"] = kw["unsafe_fixes"]
+    if kw["exclude"]:
+        changes["exclude"] = tuple(kw["exclude"])
     if kw["extend_exclude"]:
         changes["extend_exclude"] = base.extend_exclude + tuple(kw["extend_exclude"])
+    if kw["respect_gitignore"] is not None:
+        changes["respect_gitignore"] = kw["respect_gitignore"]
     if kw["force_exclude"]:
         changes["force_exclude"] = True
     return base.replace(**changes) if changes else base
@@ -165,7 +180,7 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     try:
         _codes(kw["select"])
         _codes(kw["ignore"])
-        base = settings.for_path(Path(stdin_filename) if stdin_filename else Path.cwd())
+        base = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
     except (ConfigError, click.BadParameter) as exc:
         click.echo(f"trainfix: error: {exc}", err=True)
         return 2
@@ -179,11 +194,15 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     from .runner import process_text, run_files
 
     files = []
-    for path, config in _targets(paths, settings, report):
+    for path, config in _targets(paths, settings, report, stdin_filename):
         if str(path) == "-":
             raw = sys.stdin.buffer.read()
-            outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes)
-            report.add(outcome)
+            if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
+                new = None
+            else:
+                outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes)
+                outcome.written = write and new is not None  # the fixed text goes to stdout
+                report.add(outcome)
             if write:
                 sys.stdout.buffer.write(new if new is not None else raw)
                 sys.stdout.flush()
@@ -194,24 +213,43 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
         from .cache import Cache, project_root
 
         cache = Cache(project_root(base.source.parent if base.source else Path.cwd()))
-    for outcome in run_files(files, write=write, cache=cache, jobs=kw["jobs"]):
-        report.add(outcome)
+    with _progress_bar(len(files), quiet) as advance:
+        for outcome in run_files(files, write=write, cache=cache, jobs=kw["jobs"], progress=advance):
+            report.add(outcome)
     _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply=mode == "apply" and not diff and
            any(str(p) == "-" for p in paths))
     code = report.exit_code
     return 0 if exit_zero and code == 1 else code
 
 
-def _targets(paths, settings: Settings, report: Report):
+def _stdin_path(stdin_filename: str) -> Path:
+    path = Path(stdin_filename)
+    return path if path.exists() else path.parent
+
+
+def _discovery(discoveries: dict, config: Config):
     from .files import Discovery
 
+    root = config.source.parent if config.source is not None else Path.cwd()
+    key = (config.exclude, config.extend_exclude, config.respect_gitignore, root)
+    if key not in discoveries:
+        discoveries[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore, root)
+    return discoveries[key]
+
+
+def _targets(paths, settings: Settings, report: Report, stdin_filename: str | None = None):
     discoveries: dict = {}
     for given in paths:
         if str(given) == "-":
             try:
-                yield given, settings.for_path(Path.cwd())
+                config = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
             except ConfigError as exc:
                 report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
+                continue
+            if stdin_filename and config.force_exclude and \
+                    _discovery(discoveries, config).is_excluded(Path(stdin_filename)):
+                config = None
+            yield given, config
             continue
         try:
             config = settings.for_path(given if given.exists() else given.parent)
@@ -221,10 +259,7 @@ def _targets(paths, settings: Settings, report: Report):
         if not given.exists() and not given.is_symlink():
             report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: no such file or directory"))
             continue
-        key = (config.exclude, config.extend_exclude, config.respect_gitignore)
-        if key not in discoveries:
-            discoveries[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore)
-        discovery = discoveries[key]
+        discovery = _discovery(discoveries, config)
         if given.is_dir():
             for path in discovery.walk(given):
                 try:
@@ -248,8 +283,17 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
         if not quiet:
             click.echo(report.summary(), err=True)
         return
-    if fmt == "json":
-        out.write(report.json() + "\n")
+    if fmt != "text":
+        from . import formats
+
+        if show_skipped:  # stdout carries the machine-readable report only
+            for line in report.skipped_lines():
+                click.echo(line, err=True)
+        if statistics and fmt == "json":
+            out.write(formats.statistics_json(report))
+        else:
+            out.write(formats.render(report, fmt))
+        out.flush()
         return
     if statistics:
         for code, n, k in report.statistics():
@@ -258,9 +302,8 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
         for line in report.text_lines():
             click.echo(line)
     if show_skipped:
-        for o in report.outcomes:
-            for s in o.skipped:
-                click.echo(f"{o.path}:{s.line}:{s.column}: skipped `{s.callee}`: {s.reason}", err=True)
+        for line in report.skipped_lines():
+            click.echo(line, err=diff)
     if not quiet:
         click.echo(report.summary(), err=diff)
 
@@ -293,6 +336,31 @@ def _print_diff(report: Report) -> None:
         stream.buffer.write(text.encode("utf-8", "surrogateescape")) if hasattr(stream, "buffer") else \
             stream.write(text)
         stream.flush()
+
+
+class _progress_bar:
+    """A transient rich progress bar on stderr, only on a terminal and for more than a few files."""
+
+    def __init__(self, total: int, quiet: bool = False):
+        self.total = total
+        self.quiet = quiet
+        self.progress = None
+
+    def __enter__(self):
+        if self.total <= PROGRESS_MIN_FILES or not sys.stderr.isatty() or self.quiet:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("trainfix"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=True)
+        self.progress.start()
+        task = self.progress.add_task("files", total=self.total)
+        return lambda: self.progress.advance(task)
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _color(stream) -> bool:

@@ -31,6 +31,8 @@ LIST_OPTIONS = {
 }
 BOOL_OPTIONS = {"unsafe-fixes": False, "respect-gitignore": True, "force-exclude": False, "cache": True}
 STR_OPTIONS = {"output-format": "text"}
+OUTPUT_FORMATS = ("text", "json", "github", "sarif")
+CHOICES = {"output-format": OUTPUT_FORMATS}
 
 
 class ConfigError(Exception):
@@ -94,6 +96,8 @@ def from_table(table: dict, source: Path | None = None) -> Config:
         elif key in STR_OPTIONS:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: expected a string, got {value!r}")
+            if key in CHOICES and value not in CHOICES[key]:
+                raise ConfigError(f"{where}: expected one of {', '.join(CHOICES[key])}, got {value!r}")
             values[_attr(key)] = value
         else:
             raise ConfigError(f"{where}: unknown option {key!r}")

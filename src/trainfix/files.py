@@ -52,14 +52,26 @@ def encode(text: str, encoding: str) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) -> None:
-    """Temp file in the same folder + os.replace; mode bits kept; refuses if the file changed meanwhile."""
+    """Temp file in the same folder + os.replace; mode bits kept; refuses if the file changed meanwhile.
+
+    A symlink is followed: its target is rewritten and the link stays a link.
+    A file without write permission (for anyone, so root too) is refused, not replaced.
+    """
+    path = Path(os.path.realpath(path))
     st = path.stat()
+    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise SourceError("file is read-only; not written")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".trainfix-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)  # keep the owner when allowed (e.g. root fixing a user's tree)
+            except OSError:
+                pass
         os.chmod(tmp, st.st_mode & 0o7777)
         if expected_digest is not None and hashlib.sha256(path.read_bytes()).hexdigest() != expected_digest:
             raise SourceError("file changed on disk while trainfix was running; not written")
@@ -75,9 +87,12 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
 class Discovery:
     """Walks folders honouring .gitignore files and exclude patterns."""
 
-    def __init__(self, exclude: tuple[str, ...] = (), respect_gitignore: bool = True):
+    def __init__(self, exclude: tuple[str, ...] = (), respect_gitignore: bool = True, root: Path | None = None):
+        """`exclude` patterns are gitignore-style, relative to `root` (the folder of the
+        pyproject.toml that set them) for paths under it, else to the folder walked."""
         import pathspec
 
+        self.root = str(root.absolute()) if root is not None else None
         self._pathspec = pathspec
         self._style = "gitignore" if "gitignore" in pathspec.util._registered_patterns else "gitwildmatch"
         self.user_exclude = pathspec.PathSpec.from_lines(self._style, exclude) if exclude else None
@@ -102,7 +117,8 @@ class Discovery:
             return True
         suffix = "/" if is_dir else ""
         if self.user_exclude is not None:
-            rel = real[len(top) + 1:] if real.startswith(top + os.sep) else name
+            base = self.root if self.root is not None and real.startswith(self.root + os.sep) else top
+            rel = real[len(base) + 1:] if real.startswith(base + os.sep) else name
             if self.user_exclude.match_file(rel + suffix) or self.user_exclude.match_file(name + suffix):
                 return True
         for folder, spec in chain:
@@ -125,16 +141,21 @@ class Discovery:
         """For explicitly named files under --force-exclude."""
         real = path.absolute()
         chain = self._ancestor_chain(real)
-        top = real.parent
-        for parent in real.parents:
-            if (parent / ".git").exists():
-                top = parent
-                break
+        # folder names count from the repository root, else the project root or the current folder
+        top = next((p for p in real.parents if (p / ".git").exists()), None)
+        if top is None:
+            roots = [Path(self.root)] if self.root is not None else []
+            top = next((r for r in [*roots, Path.cwd()] if real.is_relative_to(r)), real.parent)
         if any(p.name in DEFAULT_EXCLUDES for p in real.parents if p.is_relative_to(top) and p != top):
             return True
-        rel = real.relative_to(top).as_posix()
-        if self.user_exclude is not None and (self.user_exclude.match_file(rel) or self.user_exclude.match_file(real.name)):
-            return True
+        if self.user_exclude is not None:
+            base = Path(self.root) if self.root is not None and real.is_relative_to(self.root) else top
+            rel = real.relative_to(base).as_posix() if real.is_relative_to(base) else real.name
+            # a pattern naming a folder (`legacy/`) excludes the files under it, as in a walk
+            rels = [rel] + [p.relative_to(base).as_posix() + "/" for p in real.parents
+                            if p.is_relative_to(base) and p != base]
+            if any(self.user_exclude.match_file(r) for r in rels) or self.user_exclude.match_file(real.name):
+                return True
         return any(spec.match_file(real.relative_to(folder).as_posix())
                    for folder, spec in ((Path(f), sp) for f, sp in chain) if real.is_relative_to(folder))
 

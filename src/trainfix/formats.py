@@ -1,0 +1,212 @@
+"""Machine-readable renderings of a `Report`: json, github annotations, SARIF 2.1.0.
+
+Each renderer takes the report and returns the whole text to print; the CLI
+only chooses one. Text output stays in `report.py` (`Report.text_lines`).
+"""
+from __future__ import annotations
+
+import ast
+import bisect
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from . import __version__
+from .config import OUTPUT_FORMATS
+from .docs import fix_safety, sections
+from .report import FileOutcome, Report
+from .rules import BY_CODE, RULES, Finding
+
+FORMATS = OUTPUT_FORMATS
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/trainfix/"
+
+
+def render(report: Report, fmt: str, root: Path | None = None) -> str:
+    """The report in one of the machine formats (`json`, `github`, `sarif`)."""
+    if fmt == "json":
+        return report.json() + "\n"
+    if fmt == "github":
+        return github(report)
+    if fmt == "sarif":
+        return sarif(report, root) + "\n"
+    raise ValueError(f"no renderer for {fmt!r}")
+
+
+# -- GitHub workflow commands ---------------------------------------------------------
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(report: Report) -> str:
+    """One `::error file=…,line=…,col=…::` workflow command per finding and per failed file."""
+    lines = []
+    for o, f in report.remaining():
+        path, line, col, end_line, end_col, cell = report.location(o, f)
+        props = [f"title={_escape_property(f'trainfix ({f.code})')}", f"file={_escape_property(path)}"]
+        if cell is None:  # a notebook's cell lines are not lines of the .ipynb file
+            props += [f"line={line}", f"col={col}", f"endLine={end_line}", f"endColumn={end_col}"]
+        where = f"{path}:cell {cell}:{line}:{col}" if cell is not None else f"{path}:{line}:{col}"
+        mark = " [*]" if report.fixable(f) else ""
+        lines.append(f"::error {','.join(props)}::{_escape_data(f'{where}: {f.code} {f.message}{mark}')}")
+    for o in report.errors:
+        lines.append(f"::error title=trainfix (error),file={_escape_property(o.path)}::{_escape_data(o.error)}")
+    return "".join(line + "\n" for line in lines)
+
+
+# -- SARIF 2.1.0 ----------------------------------------------------------------------
+def repo_root(start: Path | None = None) -> Path:
+    """The enclosing git work tree (where code scanning resolves URIs), else the folder itself."""
+    start = (start or Path.cwd()).absolute()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def rule_descriptor(rule) -> dict:
+    s = sections(rule)
+    _, _, body = (rule.__doc__ or "").partition("\n")
+    return {
+        "id": rule.CODE,
+        "name": rule.NAME,
+        "shortDescription": {"text": rule.SUMMARY},
+        "fullDescription": {"text": " ".join(s.get("What it does", rule.SUMMARY).split())},
+        "help": {"text": body.strip(), "markdown": body.strip()},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["correctness", "keras"], "precision": "high", "fixSafety": fix_safety(rule)},
+    }
+
+
+def _uri(path: str, root: Path) -> tuple[str, bool]:
+    """(uri, relative to root?) — code scanning wants repository-relative URIs."""
+    if path == "-":
+        return "-", False
+    absolute = Path(os.path.abspath(path))
+    try:
+        rel = absolute.relative_to(root)
+    except ValueError:
+        return absolute.as_uri(), False
+    return quote(rel.as_posix()), True
+
+
+def _region(line: int, col: int, end_line: int, end_col: int) -> dict:
+    return {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col}
+
+
+def _call_at(tree: ast.AST, index, f: Finding) -> ast.Call | None:
+    """The call a finding points at (findings carry positions, not syntax nodes)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.lineno == f.line and node.end_lineno == f.end_line \
+                and index.offset(node.lineno, node.col_offset) - index.starts[node.lineno - 1] + 1 == f.column:
+            return node
+    return None
+
+
+def _where(call: ast.Call) -> str:
+    if any(k.arg == "training" for k in call.keywords):
+        return "keyword"
+    if len(call.args) == 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, bool):
+        return "positional"
+    return "none"
+
+
+def _fix(o: FileOutcome, f: Finding, artifact: dict, parsed: dict) -> dict | None:
+    """The fix as one replacement in the file (None for notebooks: cell text is not file text)."""
+    if f.fix is None or o.locate is not None or not o.old:
+        return None
+    from .transform import LineIndex, training_edit
+
+    if o.path not in parsed:
+        try:
+            parsed[o.path] = (ast.parse(o.old), LineIndex(o.old))
+        except (SyntaxError, ValueError):
+            parsed[o.path] = (None, None)
+    tree, index = parsed[o.path]
+    call = _call_at(tree, index, f) if tree is not None else None
+    edit = training_edit(index, call, _where(call), f.fix.value) if call is not None else None
+    if edit is None:
+        return None
+
+    def position(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(index.starts, offset)
+        return line, offset - index.starts[line - 1] + 1
+
+    start_line, start_col = position(edit.start)
+    end_line, end_col = position(edit.end)
+    deleted = _region(start_line, start_col, end_line, end_col)
+    deleted.update(charOffset=edit.start, charLength=edit.end - edit.start)
+    return {
+        "description": {"text": f"{f.fix.message} ({f.fix.applicability} fix)"},
+        "artifactChanges": [{
+            "artifactLocation": artifact,
+            "replacements": [{"deletedRegion": deleted, "insertedContent": {"text": edit.text}}],
+        }],
+        "properties": {"applicability": f.fix.applicability},
+    }
+
+
+def sarif_log(report: Report, root: Path | None = None) -> dict:
+    """The report as a SARIF 2.1.0 log (a dict ready for `json.dumps`)."""
+    root = (root or repo_root()).absolute()
+    index = {rule.CODE: i for i, rule in enumerate(RULES)}
+    results = []
+    parsed: dict = {}
+    for o, f in report.remaining():
+        path, line, col, end_line, end_col, cell = report.location(o, f)
+        uri, relative = _uri(o.path, root)
+        artifact = {"uri": uri, "uriBaseId": "%SRCROOT%"} if relative else {"uri": uri}
+        result = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {"artifactLocation": artifact,
+                                                "region": _region(line, col, end_line, end_col)}}],
+        }
+        fix = _fix(o, f, artifact, parsed)
+        if fix is not None:
+            result["fixes"] = [fix]
+        properties = {}
+        if f.fix is not None:
+            properties["fixApplicability"] = f.fix.applicability
+        if cell is not None:
+            properties["cell"] = cell
+        if properties:
+            result["properties"] = properties
+        results.append(result)
+    notifications = []
+    for o in report.errors:
+        uri, relative = _uri(o.path, root)
+        artifact = {"uri": uri, "uriBaseId": "%SRCROOT%"} if relative else {"uri": uri}
+        notifications.append({"level": "error", "message": {"text": o.error},
+                              "locations": [{"physicalLocation": {"artifactLocation": artifact}}]})
+    run = {
+        "tool": {"driver": {
+            "name": "trainfix",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "informationUri": INFORMATION_URI,
+            "rules": [rule_descriptor(rule) for rule in RULES],
+        }},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri().rstrip("/") + "/"}},
+        "invocations": [{"executionSuccessful": not report.errors,
+                         "toolExecutionNotifications": notifications}],
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def sarif(report: Report, root: Path | None = None) -> str:
+    return json.dumps(sarif_log(report, root), indent=2)
+
+
+def statistics_json(report: Report) -> str:
+    return json.dumps([{"code": code, "name": BY_CODE[code].NAME, "count": n, "fixable": k}
+                       for code, n, k in report.statistics()], indent=2) + "\n"
