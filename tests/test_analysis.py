@@ -109,6 +109,83 @@ FIXES = [
         ["other = tf.reduce_sum(model(x, training=True))", "loss = tf.reduce_sum(model(x))"],
         id="rebound-tape-name-gradient-belongs-to-the-later-tape",
     ),
+    pytest.param(
+        """
+        class VAE(keras.Model):
+            def __init__(self, encoder, **kwargs):
+                super(VAE, self).__init__(**kwargs)
+                self.encoder = encoder
+
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self.encoder(data))
+                grads = tape.gradient(loss, self.trainable_weights)
+                self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+
+        vae = VAE(keras.Sequential([keras.layers.Dense(2)]))
+        """,
+        ["self.encoder(data, training=True)"],
+        id="super-with-class-name-is-not-an-instantiation",
+    ),
+    pytest.param(
+        """
+        def validation_step(inputs, model: keras.Model):
+            return model(inputs)
+        """,
+        ["model(inputs, training=False)"],
+        id="keras-annotation-proves-a-parameter",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def test_step(iterator):
+            def step_fn(x):
+                return model(x)
+            return tf.distribute.get_strategy().run(step_fn, args=(next(iterator),))
+        """,
+        ["return model(x, training=False)"],
+        id="function-nested-in-eval-step-inherits-it",
+    ),
+    pytest.param(
+        """
+        from helpers import allreduce_and_apply
+
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def step(x, optimizer):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(model(x))
+            allreduce_and_apply(tape, optimizer, loss, model.trainable_variables)
+        """,
+        ["model(x, training=True)"],
+        id="tape-handed-to-a-helper-with-the-weights",
+    ),
+    pytest.param(
+        """
+        import torch
+
+        class GAN(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.generator = keras.Sequential([keras.layers.Dense(4)])
+                self.discriminator = keras.Sequential([keras.layers.Dense(1)])
+
+            def train_step(self, noise):
+                fake = self.generator(noise)
+                d_loss = torch.mean(self.discriminator(fake))
+                d_loss.backward()
+                self.d_optimizer.apply([v.value.grad for v in self.discriminator.trainable_weights],
+                                       self.discriminator.trainable_weights)
+                g_loss = torch.mean(self.discriminator(self.generator(noise)))
+                g_loss.backward()
+                self.g_optimizer.apply([v.value.grad for v in self.generator.trainable_weights],
+                                       self.generator.trainable_weights)
+        """,
+        ["fake = self.generator(noise)\n", "d_loss = torch.mean(self.discriminator(fake, training=True))",
+         "torch.mean(self.discriminator(self.generator(noise, training=True)))"],
+        id="tapeless-step-trains-the-network-of-the-next-update",
+    ),
 ]
 
 UNCHANGED = [
@@ -263,6 +340,43 @@ UNCHANGED = [
         """,
         id="shadowing-parameter-is-unknown",
     ),
+    pytest.param(
+        """
+        import sonnet as snt
+
+        def train_step(model: snt.Module, optimizer, images, labels):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(model(images) - labels)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+        """,
+        id="sonnet-module-with-differentiated-weights",
+    ),
+    pytest.param(
+        """
+        class Learner:
+            def __init__(self, network: tf.Module):
+                self._network = network
+
+            def step(self, x, opt):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self._network(x))
+                grads = tape.gradient(loss, self._network.trainable_variables)
+                opt.apply_gradients(zip(grads, self._network.trainable_variables))
+        """,
+        id="tf-module-parameter-is-not-keras",
+    ),
+    pytest.param(
+        """
+        net = keras.Sequential([keras.layers.Dense(1)])
+
+        def train_step(x, opt):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(net(x, is_training=True))
+            opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+        """,
+        id="another-frameworks-training-flag",
+    ),
 ]
 
 
@@ -270,6 +384,7 @@ UNCHANGED = [
 def test_fixes(body, expected):
     before = src(body)
     result = fix_source(before)
+    assert result.new_source != before
     for fragment in expected:
         assert fragment in result.new_source, result.new_source
     assert fix_source(result.new_source).new_source == result.new_source
@@ -281,3 +396,19 @@ def test_unchanged(body):
     result = fix_source(before, Config())
     assert result.new_source == before
     assert all(f.fix is None or f.fix.applicability == "unsafe" for f in result.findings)
+
+
+def test_training_false_on_explanation_gradients_is_unsafe():
+    """Weight gradients returned for an explanation, not applied: the explicit False may be deliberate."""
+    before = src("""
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def per_example_grads(x):
+            with tf.GradientTape() as tape:
+                out = model(x, training=False)
+            return tape.gradient(out, model.trainable_variables)
+        """)
+    [finding] = fix_source(before).findings
+    assert finding.code == "TRN002" and finding.fix.applicability == "unsafe"
+    assert fix_source(before).new_source == before
+    assert "training=True" in fix_source(before, unsafe=True).new_source

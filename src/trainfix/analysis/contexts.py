@@ -7,6 +7,7 @@ One walk per function body: every call met inside a context becomes a
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 from ..config import Config
@@ -24,6 +25,8 @@ TAPE_NAMES = {
 GRADIENT_METHODS = {"gradient", "jacobian", "batch_jacobian"}
 APPLY_METHODS = {"apply_gradients", "apply", "minimize"}
 PREDICT_METHODS = {"predict", "predict_on_batch"}
+BUILTINS = frozenset(dir(builtins))
+OTHER_FLAGS = {"is_training", "train", "deterministic", "mode", "is_train", "train_mode", "phase_train"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Context:
     unknown: bool = False  # other certain models may be trained too
     explicit: bool = False  # `trained` comes from explicit gradient sources
     tape: bool = False
+    feeds: bool = False  # the gradients reach an optimizer in the same function
+    segments: tuple = ()  # tapeless train step: ((position, owners), ...) of its optimizer updates
     function: ast.AST | None = None
     scope: Scope | None = None
     reason: str = ""  # why calls here are left alone (inputs / none)
@@ -72,7 +77,7 @@ class Analyzer:
         self.index = LineIndex(source)
         self.config = config
         self.t = ScopeTree(module)
-        self.ev = Evidence(self.t, config.model_factories)
+        self.ev = Evidence(self.t, config.model_factories, source)
         self.train_names = set(config.train_functions)
         self.eval_names = set(config.eval_functions)
         self.predict_names = set(config.predict_functions)
@@ -207,9 +212,9 @@ class Analyzer:
         owners = frozenset(t[1] for t in tags if t[0] == "w")
         partial = any(t[0] in ("w?", "u") for t in tags)
         if owners or any(t[0] == "w?" for t in tags):
-            ctx = Context("train", owners, partial, True, True, fn, scope)
+            ctx = Context("train", owners, partial, True, True, feeds, (), fn, scope)
         elif any(t[0] == "u" for t in tags) and feeds:
-            ctx = Context("train", frozenset(), True, False, True, fn, scope)
+            ctx = Context("train", frozenset(), True, False, True, feeds, (), fn, scope)
         elif found and tags and all(t[0] == "t" for t in tags):
             ctx = Context("inputs", tape=True, function=fn, scope=scope, reason="input-gradient tape")
         else:
@@ -217,7 +222,7 @@ class Analyzer:
         if outer is not None and outer.kind == "train" and outer.tape:
             if ctx.kind == "train":  # both tapes record these calls
                 return Context("train", ctx.trained | outer.trained, ctx.unknown or outer.unknown,
-                               ctx.explicit and outer.explicit, True, fn, scope)
+                               ctx.explicit and outer.explicit, True, ctx.feeds and outer.feeds, (), fn, scope)
             if ctx.kind == "none":
                 return outer
         return ctx
@@ -240,6 +245,12 @@ class Analyzer:
                     sources = _arg(call, 1, "var_list")
                     if sources is not None:
                         yield call, sources
+            elif any(_is_name(a, tape) for a in [*call.args, *(k.value for k in call.keywords)]):
+                # the tape handed to a helper with a weight list: those weights are its sources
+                others = [a for a in [*call.args, *(k.value for k in call.keywords)] if not _is_name(a, tape)]
+                weights = [a for a in others if any(t[0] == "w" for t in self.classify(a, scope, None, set()))]
+                if weights:
+                    yield call, ast.List(elts=weights, ctx=ast.Load())
 
     def _next_rebinding(self, tape: str, with_node: ast.AST, scope: Scope):
         start = (with_node.lineno, with_node.col_offset)
@@ -251,8 +262,8 @@ class Analyzer:
         return min(later) if later else None
 
     def _feeds_optimizer(self, grad_call: ast.Call, scope: Scope) -> bool:
-        if isinstance(grad_call.func, ast.Attribute) and grad_call.func.attr == "minimize":
-            return True
+        if not isinstance(grad_call.func, ast.Attribute) or grad_call.func.attr in ("minimize",):
+            return True  # minimize(..., tape=t), or a helper given the tape and the weights
         targets = set()
         for b_list in scope.bindings.values():
             for b in b_list:
@@ -279,9 +290,28 @@ class Analyzer:
                 return Context("none", function=fn, scope=scope, reason="outside the tapes of a train step")
             cls = scope.cls
             if cls is not None and self.ev.is_keras_class(cls):
-                return Context("train", frozenset({("self", cls)}), False, False, False, fn, scope)
+                return Context("train", frozenset({("self", cls)}), False, False, False, False,
+                               self._update_segments(scope), fn, scope)
             return Context("none", function=fn, scope=scope, reason="train step without a tape or Keras self")
         return None
+
+    def _update_segments(self, scope: Scope) -> tuple:
+        """Optimizer updates of a tapeless step, in order, with the owners of the variables each updates.
+
+        A GAN step on the PyTorch backend trains the discriminator, then the
+        generator: a call is trained by the next update that follows it.
+        """
+        out = []
+        for call in scope.calls:
+            f = call.func
+            if isinstance(f, ast.Attribute) and f.attr in APPLY_METHODS:
+                target = _arg(call, 1, "var_list") if f.attr != "apply_gradients" else _arg(call, 0, "grads_and_vars")
+                if target is None:
+                    continue
+                tags = self.classify(target, scope, None, set())
+                owners = frozenset(t[1] for t in tags if t[0] == "w")
+                out.append(((call.lineno, call.col_offset), owners, any(t[0] != "w" for t in tags)))
+        return tuple(sorted(out, key=lambda x: x[0]))
 
     def _has_tape(self, fn: ast.AST, scope: Scope) -> bool:
         for node in _own(fn):
@@ -301,7 +331,7 @@ class Analyzer:
                 continue  # Keras propagates the outer training value into call()
             if self._inside_keras_call(scope):
                 continue
-            ctx = self.step_context(node, scope)
+            ctx = self.step_context(node, scope) or self._inherited_context(node, scope)
             if ctx is not None:
                 self._walk_body(node.body, ctx, scope, False)
             else:
@@ -315,6 +345,16 @@ class Analyzer:
         for node in sorted(scope.withs, key=lambda n: (n.lineno, n.col_offset)):
             if id(node) not in self._done:
                 self._walk(node, None, scope, False)
+
+    def _inherited_context(self, node: ast.AST, scope: Scope) -> Context | None:
+        """A function nested in an eval/predict step (a `step_fn` run by strategy.run) is part of it."""
+        current = scope.parent
+        while current is not None and current.kind == "function":
+            name = getattr(current.node, "name", None)
+            if name in self.eval_names or name in self.predict_names:
+                return Context("eval" if name in self.eval_names else "predict", function=node, scope=scope)
+            current = current.parent
+        return None
 
     def _inside_keras_call(self, scope: Scope) -> bool:
         current = scope.parent
@@ -372,7 +412,9 @@ class Analyzer:
         local_fn = self.ev.local_training_fn(func, scope)
         model = local_fn is None and self.ev.is_model(func, scope)
         if local_fn is None and not model:
-            if isinstance(func, (ast.Name, ast.Attribute)) and self.ev.resolve_callable(func, scope) is None:
+            builtin = isinstance(func, ast.Name) and func.id in BUILTINS and not self.t.lookup(func.id, scope)
+            if isinstance(func, (ast.Name, ast.Attribute)) and not builtin and \
+                    self.ev.resolve_callable(func, scope) is None:
                 self.sites.append(CallSite(call, ctx, callee, False, skip_reason="unknown callee"))
             return
         site = CallSite(call, ctx, callee, True)
@@ -385,8 +427,9 @@ class Analyzer:
                 site.trained = self._local_fn_trained(local_fn, ctx)
             else:
                 key = self.ev.model_key(func, scope)
-                site.trained = self._trained(key, func, ctx, scope) if key is not None else None
-                site.explicit = key is not None and key in ctx.trained and ctx.explicit
+                at = (call.lineno, call.col_offset)
+                site.trained = self._trained(key, func, ctx, scope, at) if key is not None else None
+                site.explicit = key is not None and key in ctx.trained and ctx.explicit and ctx.feeds
             if site.trained is False:
                 site.skip_reason = "not trained in this step"
             elif site.trained is None and not ctx.unknown:
@@ -397,6 +440,10 @@ class Analyzer:
     def _read_training(self, site: CallSite, call: ast.Call, local_fn) -> None:
         if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
             site.state, site.skip_reason = "kwargs", "arguments unpacked with * or **"
+            return
+        other = next((k.arg for k in call.keywords if k.arg in OTHER_FLAGS), None)
+        if other is not None:  # Sonnet's is_training, Flax's deterministic, ...: not a Keras call
+            site.state, site.skip_reason = "expr", f"passes `{other}=`, not a Keras `training` flag"
             return
         for kw in call.keywords:
             if kw.arg == "training":
@@ -420,7 +467,14 @@ class Analyzer:
         if len(call.args) == 1 and isinstance(call.args[0], ast.GeneratorExp) and not call.keywords:
             site.fixable = False
 
-    def _trained(self, key, func, ctx: Context, scope: Scope) -> bool | None:
+    def _trained(self, key, func, ctx: Context, scope: Scope, at: tuple | None = None) -> bool | None:
+        if ctx.segments and at is not None:
+            following = [seg for seg in ctx.segments if seg[0] > at]
+            if not following:
+                return False  # nothing updated after this call
+            _, owners, unresolved = following[0]
+            if owners:
+                ctx = Context("train", owners, unresolved, False, False, False, (), ctx.function, ctx.scope)
         if key in ctx.trained:
             return True
         if key[0] == "attr" and ("self", key[1]) in ctx.trained:

@@ -40,6 +40,9 @@ NOT_MODELS = {"Input", "InputSpec"}
 EXTERNAL_LAYERS = {"tensorflow_hub.KerasLayer"}
 EXTERNAL_PACKAGES = ("keras_hub", "keras_nlp", "keras_cv")
 WEIGHT_ATTRS = {"trainable_variables", "trainable_weights", "variables", "weights"}
+# Module frameworks whose objects also have `trainable_variables` but reject `training=`.
+FOREIGN_FRAMEWORKS = {"sonnet", "haiku", "flax", "torch", "trax", "equinox", "objax", "acme", "lightning",
+                      "pytorch_lightning", "graph_nets", "tensorflow_probability"}
 
 
 def canonical_keras(qualname: str | None) -> str | None:
@@ -93,15 +96,19 @@ def is_not_model(qualname: str | None) -> bool:
     if canon is not None:
         return not returns_model(qualname, ())
     top = qualname.split(".")[0]
-    return top in ("tensorflow", "numpy", "torch", "jax", "math", "builtins")
+    return top in ("tensorflow", "numpy", "jax", "math", "builtins") or top in FOREIGN_FRAMEWORKS
 
 
 class Evidence:
     """Lazily evaluated, memoised model evidence for one module."""
 
-    def __init__(self, tree: ScopeTree, factories: tuple[str, ...]):
+    def __init__(self, tree: ScopeTree, factories: tuple[str, ...], source: str = ""):
         self.t = tree
         self.factories = factories
+        # Differentiated or used weights prove a Keras model only in Keras code: a
+        # tf.Module or a Sonnet module has trainable_variables too and no `training`.
+        foreign = any(name.lstrip(".").split(".")[0] in FOREIGN_FRAMEWORKS for name in tree.imports)
+        self.weights_prove_models = not foreign and "keras" in source
         self._memo: dict = {}
         self.differentiated: set = set()  # owner keys whose weights some gradient uses
         self.called_with_training: set = set()  # model keys called with training=
@@ -230,12 +237,15 @@ class Evidence:
         key = binding_key(bindings[0])
 
         def compute():
-            positive = key in self.differentiated or key in self.called_with_training
+            positive = key in self.called_with_training or (self.weights_prove_models and key in self.differentiated)
             for b in bindings:
                 if b.kind in ("def", "class"):
                     return False
-                if b.kind == "param" and not positive:
-                    positive = self.param_from_callers(b)
+                if b.kind == "param":
+                    annotated = self.annotation_says(b.node, b.scope)
+                    if annotated is False:
+                        return False
+                    positive = positive or annotated is True or self.param_from_callers(b)
                 if b.kind == "assign":
                     if self.call_not_model(b.node, b.scope):
                         return False
@@ -244,6 +254,26 @@ class Evidence:
             return positive
 
         return self._cached(("name", key), compute)
+
+    def annotation_says(self, annotation: ast.AST | None, scope: Scope) -> bool | None:
+        """True for a Keras model/layer annotation, False for another class, None when absent or unclear."""
+        if annotation is None:
+            return None
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(annotation, ast.Subscript):  # Optional[...] and the like prove nothing either way
+            return None
+        target = self.resolve_callable(annotation, scope)
+        if target is None:
+            return None
+        if target[0] == "qual":
+            return True if is_keras_model_class(target[1]) else False
+        if target[0] == "class":
+            return self.is_keras_class(target[1])
+        return None
 
     def param_from_callers(self, binding: Binding) -> bool:
         """A constructor parameter is a model when every instantiation in this module passes one.
@@ -263,7 +293,7 @@ class Evidence:
         owner = self.t.scope_of[target_def].parent
         name = target_def.name
         refs = [(node, scope) for node, scope in self.t.name_loads.get(name, ())
-                if any(b.node is target_def for b in self.t.lookup(name, scope))]
+                if any(b.node is target_def for b in self.t.lookup(name, scope)) and not self._type_only(node)]
         if not refs:
             return False
         index = params.index(binding.name) - offset if binding.name in params else None
@@ -282,14 +312,33 @@ class Evidence:
                 return False
         return owner is not None
 
+    def not_model(self, value: ast.AST, scope: Scope) -> bool:
+        """Visibly not a model: a non-model value, or a name bound to one (or annotated as another class)."""
+        if self.call_not_model(value, scope):
+            return True
+        if isinstance(value, ast.Name):
+            for b in self.t.lookup(value.id, scope):
+                if b.kind == "param" and self.annotation_says(b.node, b.scope) is False:
+                    return True
+                if b.kind == "assign" and self.call_not_model(b.node, b.scope):
+                    return True
+        return False
+
+    def _type_only(self, node: ast.AST) -> bool:
+        """`super(Cls, self)`, `isinstance(x, Cls)`: reads that never build an instance."""
+        call = self.t.arg_of.get(id(node))
+        return call is not None and isinstance(call.func, ast.Name) and \
+            call.func.id in ("super", "isinstance", "issubclass")
+
     def attr_is_model(self, cls: ast.ClassDef, attr: str) -> bool:
         def compute():
             facts = [self.class_facts.get(c, {}) for c in self.local_bases(cls)]
-            if any(attr in f.get("weights", ()) for f in facts):
-                return True
             values = [v for f in facts for v in f.get("stores", {}).get(attr, ())]
-            if any(value is None or self.call_not_model(value, scope) for value, scope in values):
+            if any(value is None or self.not_model(value, scope) for value, scope in values):
                 return False
+            weights_prove = self.weights_prove_models or self.is_keras_class(cls)
+            if weights_prove and any(attr in f.get("weights", ()) for f in facts):
+                return True
             return any(self.is_model(value, scope) for value, scope in values)
 
         return self._cached(("attr", cls, attr), compute)

@@ -20,7 +20,7 @@ class Binding:
     name: str
     kind: str  # import | assign | param | def | class | other
     scope: "Scope"
-    node: ast.AST | None = None  # assign: the value; def/class: the definition
+    node: ast.AST | None = None  # assign: the value; def/class: the definition; param: its annotation
     qualname: str | None = None  # import: the imported dotted name
     stmt: ast.AST | None = None  # the statement that binds (for positions)
 
@@ -59,6 +59,8 @@ class ScopeTree:
         self.calls: list[tuple[ast.Call, Scope]] = []
         self.name_loads: dict[str, list[tuple[ast.Name, Scope]]] = {}  # every read of each name
         self.call_of: dict[int, ast.Call] = {}  # id(callee node) -> its call
+        self.arg_of: dict[int, ast.Call] = {}  # id(positional argument) -> its call
+        self.imports: list[str] = []  # every imported module or name, dotted
         _Builder(self).run(tree)
 
     # -- name resolution ------------------------------------------------
@@ -162,6 +164,7 @@ class _Builder(ast.NodeVisitor):
 
     def visit_Import(self, node):
         self.stmt = node
+        self.t.imports.extend(alias.name for alias in node.names)
         for alias in node.names:
             if alias.asname:
                 self.bind(alias.asname, "import", qualname=alias.name)
@@ -172,6 +175,7 @@ class _Builder(ast.NodeVisitor):
     def visit_ImportFrom(self, node):
         self.stmt = node
         module = "." * node.level + (node.module or "")
+        self.t.imports.append(module)
         for alias in node.names:
             if alias.name == "*":
                 continue
@@ -250,6 +254,8 @@ class _Builder(ast.NodeVisitor):
         self.scope.calls.append(node)
         self.t.calls.append((node, self.scope))
         self.t.call_of[id(node.func)] = node
+        for arg in node.args:
+            self.t.arg_of[id(arg)] = node
         self.generic_visit(node)
 
     def visit_Name(self, node):
@@ -283,7 +289,7 @@ class _Builder(ast.NodeVisitor):
                 scope.self_name = params[0].arg if "classmethod" not in decorators else None
         self.t.scope_of[node] = scope
         for param in _params(node.args):
-            scope.add(Binding(param.arg, "param", scope, None, None, node))
+            scope.add(Binding(param.arg, "param", scope, param.annotation, None, node))
         previous, self.scope = self.scope, scope
         body = node.body if isinstance(node.body, list) else [node.body]
         for stmt in body:
