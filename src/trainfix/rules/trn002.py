@@ -11,26 +11,50 @@ trained, so training and inference behave differently without any error.
 
 ## Example
 ```python
-with tf.GradientTape() as tape:
-    logits = classifier(x, training=False)
-    loss = loss_fn(y, logits)
-grads = tape.gradient(loss, classifier.trainable_variables)
+import keras
+import tensorflow as tf
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+optimizer = keras.optimizers.Adam()
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        logits = model(x, training=False)
+        loss = loss_fn(y, logits)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
 ```
 
 ## Use instead
 ```python
-with tf.GradientTape() as tape:
-    logits = classifier(x, training=True)
-    loss = loss_fn(y, logits)
-grads = tape.gradient(loss, classifier.trainable_variables)
+import keras
+import tensorflow as tf
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+optimizer = keras.optimizers.Adam()
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        loss = loss_fn(y, logits)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
 ```
 
 ## Fix safety
 Safe only when the model's own variables are the tape's explicit gradient
-sources. Otherwise (sources that can't be resolved, a sub-layer trained only
-through `self.trainable_variables`, a train step without a tape) the explicit
-`False` may be deliberate, so the fix is unsafe. A positional `False` is
-rewritten as the keyword: Keras 3 rejects positional booleans.
+sources and those gradients reach an optimizer in the same function.
+Otherwise (sources that can't be resolved, a sub-layer trained only through
+`self.trainable_variables`, a train step without a tape, gradients returned
+for another purpose such as an explanation) the explicit `False` may be
+deliberate, so the fix is unsafe. A positional `False` is rewritten as the
+keyword: Keras 3 rejects positional booleans.
 """
 from __future__ import annotations
 
@@ -43,12 +67,12 @@ SUMMARY = "Trained model called with `training=False`"
 
 INVALID = [
     (
-        "import tensorflow as tf\n\nnet = tf.keras.Sequential([tf.keras.layers.Dense(2)])\n\n"
+        "import tensorflow as tf\n\nnet = tf.keras.Sequential([tf.keras.layers.Dense(2)])\nopt = tf.keras.optimizers.SGD()\n\n"
         "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_sum(net(x, False))\n"
-        "    return tape.gradient(loss, net.trainable_variables)\n",
-        "import tensorflow as tf\n\nnet = tf.keras.Sequential([tf.keras.layers.Dense(2)])\n\n"
+        "    opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))\n",
+        "import tensorflow as tf\n\nnet = tf.keras.Sequential([tf.keras.layers.Dense(2)])\nopt = tf.keras.optimizers.SGD()\n\n"
         "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_sum(net(x, training=True))\n"
-        "    return tape.gradient(loss, net.trainable_variables)\n",
+        "    opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))\n",
     ),
 ]
 VALID = [
