@@ -1,0 +1,87 @@
+"""The two hooks of .pre-commit-hooks.yaml, run by the real pre-commit against this checkout.
+
+`pre-commit try-repo <checkout> HOOK --all-files` clones the checkout (with its
+uncommitted changes to tracked files, when there are any), builds the hook's
+virtualenv with pip (network to the package index) and runs the hook in a
+temporary git repository. try-repo builds that environment in its own
+temporary store on every call, so this module keeps to three runs.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+BUGGY = (ROOT / "examples" / "train_custom_loop.py").read_text()
+FINDINGS = ("train.py:26:18: TRN001", "train.py:35:14: TRN004")
+
+
+def _is_work_tree_root(path: Path) -> bool:
+    if shutil.which("git") is None:
+        return False
+    p = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True)
+    return p.returncode == 0 and Path(p.stdout.strip()).resolve() == path.resolve()
+
+
+pytestmark = pytest.mark.skipif(not _is_work_tree_root(ROOT), reason="the checkout is not a git work tree")
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory):
+    """Keep pre-commit's store out of the user's home (try-repo itself uses a temporary one)."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A git repository with a buggy training script and a vendored copy its config excludes."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "train.py").write_text(BUGGY)
+    (tmp_path / "vendored").mkdir()
+    (tmp_path / "vendored" / "upstream.py").write_text(BUGGY)
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\nexclude = ['vendored/']\n")
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+def try_repo(hook: str, cwd: Path, home: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "GIT_"))}
+    env.update(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never", NO_COLOR="1")
+    p = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files"],
+                       cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
+    p.output = p.stdout + p.stderr
+    return p
+
+
+def test_autofix_hook_fixes_then_passes(project, pre_commit_home):
+    first = try_repo("trainfix", project, pre_commit_home)
+    assert first.returncode == 1, first.output
+    assert "trainfix (fix training flags)" in first.output and "Failed" in first.output
+    assert "files were modified by this hook" in first.output
+    fixed = (project / "train.py").read_text()
+    assert "classifier(x, training=True)  # bug" in fixed and "classifier(x, training=False)  # bug" in fixed
+    assert fixed == BUGGY.replace("classifier(x)  #", "classifier(x, training=True)  #").replace(
+        "classifier(x, training=True)  # bug: evaluation", "classifier(x, training=False)  # bug: evaluation")
+    # pre-commit names the excluded file too; --force-exclude keeps the config's exclude in force
+    assert (project / "vendored" / "upstream.py").read_text() == BUGGY
+
+    second = try_repo("trainfix", project, pre_commit_home)
+    assert second.returncode == 0, second.output
+    assert "Passed" in second.output
+    assert (project / "train.py").read_text() == fixed
+
+
+def test_check_hook_fails_without_touching_files(project, pre_commit_home):
+    p = try_repo("trainfix-check", project, pre_commit_home)
+    assert p.returncode == 1, p.output
+    assert "trainfix (check training flags)" in p.output and "Failed" in p.output
+    assert "files were modified" not in p.output
+    for finding in FINDINGS:
+        assert finding in p.output
+    assert "vendored" not in p.output.split("hook id: trainfix-check", 1)[1]
+    assert (project / "train.py").read_text() == BUGGY
+    assert subprocess.run(["git", "diff", "--quiet"], cwd=project).returncode == 0
