@@ -109,7 +109,7 @@ def list_rules() -> None:
         Console(highlight=False).print(table)
         return
     for code, name, safety, summary in rows:
-        click.echo(f"{code}  {name:<34} {safety:<16} {summary}")
+        click.echo(f"{code}  {name:<34} {safety:<17} {summary}")
 
 
 @cli.command("rule")
@@ -315,11 +315,9 @@ def _rule_name(code: str) -> str:
 
 
 def _print_diff(report: Report) -> None:
-    chunks = [unified_diff(o.path, o.old, o.new) for o in report.outcomes if o.changed and not o.cells]
-    for o in report.outcomes:
-        for cell, old, new in o.cells:
-            chunks.append(unified_diff(o.path, old, new, label=f"cell {cell}"))
-    text = "".join(chunks)
+    # a notebook's diff is of the .ipynb text itself (one hunk per changed cell), so `git apply` takes it
+    text = "".join(o.diff_text if o.diff_text is not None else unified_diff(o.path, o.old, o.new)
+                   for o in report.outcomes if o.changed)
     if not text:
         return
     stream = sys.stdout

@@ -11,18 +11,40 @@ drops. The model trains, no error is raised, and it generalises worse.
 
 ## Example
 ```python
-with tf.GradientTape() as tape:
-    logits = model(x)
-    loss = loss_fn(y, logits)
-grads = tape.gradient(loss, model.trainable_variables)
+import keras
+import tensorflow as tf
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+optimizer = keras.optimizers.Adam()
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        logits = model(x)
+        loss = loss_fn(y, logits)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
 ```
 
 ## Use instead
 ```python
-with tf.GradientTape() as tape:
-    logits = model(x, training=True)
-    loss = loss_fn(y, logits)
-grads = tape.gradient(loss, model.trainable_variables)
+import keras
+import tensorflow as tf
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+optimizer = keras.optimizers.Adam()
+
+
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        loss = loss_fn(y, logits)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
 ```
 
 ## Fix safety

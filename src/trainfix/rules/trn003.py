@@ -12,6 +12,12 @@ that BatchNormalization uses its moving statistics and Dropout is off.
 
 ## Example
 ```python
+import keras
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.Dropout(0.5), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
 def val_step(x, y):
     logits = model(x)
     return loss_fn(y, logits)
@@ -19,6 +25,12 @@ def val_step(x, y):
 
 ## Use instead
 ```python
+import keras
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.Dropout(0.5), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
 def val_step(x, y):
     logits = model(x, training=False)
     return loss_fn(y, logits)

@@ -11,16 +11,30 @@ changes it and its scores differ from run to run.
 
 ## Example
 ```python
+import keras
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+val_loss = keras.metrics.Mean()
+
+
 def test_step(x, y):
-    probs = model(x, training=True)
-    val_loss.update_state(loss_fn(y, probs))
+    logits = model(x, training=True)
+    val_loss.update_state(loss_fn(y, logits))
 ```
 
 ## Use instead
 ```python
+import keras
+
+model = keras.Sequential([keras.layers.Dense(64), keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+val_loss = keras.metrics.Mean()
+
+
 def test_step(x, y):
-    probs = model(x, training=False)
-    val_loss.update_state(loss_fn(y, probs))
+    logits = model(x, training=False)
+    val_loss.update_state(loss_fn(y, logits))
 ```
 
 ## Fix safety

@@ -11,18 +11,38 @@ does not learn.
 
 ## Example
 ```python
-with tf.GradientTape() as tape:
-    probs = policy.predict(states, verbose=0)
-    loss = -tf.reduce_mean(tf.math.log(probs) * returns)
-grads = tape.gradient(loss, policy.trainable_variables)
+import keras
+import tensorflow as tf
+
+policy = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(4, activation="softmax")])
+optimizer = keras.optimizers.Adam()
+
+
+def update(states, actions, returns):
+    with tf.GradientTape() as tape:
+        probs = policy.predict(states, verbose=0)
+        chosen = tf.gather(probs, actions, batch_dims=1)
+        loss = -tf.reduce_mean(tf.math.log(chosen) * returns)
+    grads = tape.gradient(loss, policy.trainable_variables)
+    optimizer.apply_gradients(zip(grads, policy.trainable_variables))
 ```
 
 ## Use instead
 ```python
-with tf.GradientTape() as tape:
-    probs = policy(states, training=True)
-    loss = -tf.reduce_mean(tf.math.log(probs) * returns)
-grads = tape.gradient(loss, policy.trainable_variables)
+import keras
+import tensorflow as tf
+
+policy = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(4, activation="softmax")])
+optimizer = keras.optimizers.Adam()
+
+
+def update(states, actions, returns):
+    with tf.GradientTape() as tape:
+        probs = policy(states, training=True)
+        chosen = tf.gather(probs, actions, batch_dims=1)
+        loss = -tf.reduce_mean(tf.math.log(chosen) * returns)
+    grads = tape.gradient(loss, policy.trainable_variables)
+    optimizer.apply_gradients(zip(grads, policy.trainable_variables))
 ```
 
 ## Fix safety
