@@ -21,6 +21,7 @@ class FileOutcome:
     locate: object = None  # notebook: line -> (cell, line in cell)
     cells: list = field(default_factory=list)  # notebook: [(cell, old, new)] for --diff
     stamp: tuple | None = None  # (size, mtime_ns, sha256) of a file with nothing to report
+    diff_text: str | None = None  # notebook: a diff of the .ipynb file itself, one hunk per cell
 
     @property
     def changed(self) -> bool:
