@@ -370,4 +370,9 @@ def _color(stream) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import gc
+
+    # Syntax trees are many small short-lived objects: the default threshold runs the
+    # cycle collector thousands of times per run (measured ~30% of a cold check).
+    gc.set_threshold(100_000, 50, 100)
     cli.main(args=argv, prog_name="trainfix")
