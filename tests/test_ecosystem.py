@@ -522,3 +522,31 @@ def test_pre_commit_hooks_file_declares_both_hooks():
         assert hook["language"] == "python"
         assert hook["types_or"] == ["python", "pyi", "jupyter"]
         assert hook["require_serial"] is True
+
+
+# -- notebook locations in every format ----------------------------------------------------------
+def test_formats_place_notebook_findings_by_cell():
+    """A notebook outcome maps program lines to (cell, line in cell) through FileOutcome.locate."""
+    from sarif_pydantic import Sarif
+
+    from trainfix import formats
+    from trainfix.report import FileOutcome, Report
+    from trainfix.rules import Finding, Fix
+
+    finding = Finding("TRN001", "Trained model `model` called without `training=True`", 14, 9, 14, 17,
+                      Fix("safe", "Add `training=True`", "True"))
+    outcome = FileOutcome("nb/train.ipynb", findings=[finding], old="x = 1\n" * 20, new="x = 1\n" * 20,
+                          locate=lambda line: (3, line - 10))
+    report = Report("check", outcomes=[outcome])
+    assert report.text_lines() == ["nb/train.ipynb:cell 3:4:9: TRN001 Trained model `model` called without "
+                                   "`training=True` [*]"]
+    [record] = json.loads(formats.render(report, "json"))
+    assert (record["cell"], record["line"], record["column"]) == (3, 4, 9)
+    assert formats.render(report, "github") == (
+        "::error title=trainfix (TRN001),file=nb/train.ipynb::nb/train.ipynb:cell 3:4:9: TRN001 Trained model "
+        "`model` called without `training=True` [*]\n")  # cell lines are not lines of the .ipynb file
+    raw = json.loads(formats.render(report, "sarif", root=Path.cwd()))
+    Sarif.model_validate(raw)
+    [result] = raw["runs"][0]["results"]
+    assert result["properties"]["cell"] == 3 and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+    assert "fixes" not in result  # a replacement in cell text is not a replacement in the file
