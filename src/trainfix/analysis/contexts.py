@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..transform import LineIndex
 from .evidence import WEIGHT_ATTRS, Evidence, binding_key
-from .scope import FUNCTION_NODES, Scope, ScopeTree, param_names
+from .scope import SCOPE_NODES, Scope, ScopeTree, own_nodes, param_names
 
 TAPE_NAMES = {
     "tensorflow.GradientTape",
@@ -314,7 +314,7 @@ class Analyzer:
         return tuple(sorted(out, key=lambda x: x[0]))
 
     def _has_tape(self, fn: ast.AST, scope: Scope) -> bool:
-        for node in _own(fn):
+        for node in own_nodes(fn):
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     if _is_tape_call(item.context_expr, self.t, scope):
@@ -371,7 +371,7 @@ class Analyzer:
             self._walk(stmt, ctx, scope, in_loop)
 
     def _walk(self, node, ctx, scope, in_loop) -> None:
-        if isinstance(node, (*FUNCTION_NODES, ast.ClassDef)):
+        if isinstance(node, SCOPE_NODES):
             return
         if isinstance(node, (ast.With, ast.AsyncWith)):
             self._done.add(id(node))
@@ -486,7 +486,7 @@ class Analyzer:
     def _local_fn_trained(self, local_fn, ctx: Context) -> bool | None:
         fn, fn_scope = local_fn
         targets = []
-        for node in _own(fn):
+        for node in own_nodes(fn):
             if isinstance(node, ast.Call):
                 for kw in node.keywords:
                     if kw.arg == "training" and _is_name(kw.value, "training"):
@@ -549,16 +549,6 @@ def _inside(stmt: ast.AST | None, container: ast.AST) -> bool:
 
 def _contains(tree: ast.AST, target: ast.AST) -> bool:
     return any(node is target for node in ast.walk(tree))
-
-
-def _own(fn: ast.AST):
-    todo = list(fn.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (*FUNCTION_NODES, ast.ClassDef)):
-                todo.append(child)
 
 
 def analyze(module: ast.Module, source: str, config: Config) -> list[CallSite]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from .scope import FUNCTION_NODES, Binding, Scope, ScopeTree, param_names
+from .scope import Binding, Scope, ScopeTree, own_nodes, param_names
 
 KERAS_ROOTS = (
     "tensorflow.compat.v1.keras",
@@ -187,7 +187,7 @@ class Evidence:
         def compute():
             if isinstance(fn, ast.Lambda):
                 return self.is_model(fn.body, fn_scope)
-            returns = [r for r in _own_nodes(fn) if isinstance(r, ast.Return)]
+            returns = [r for r in own_nodes(fn) if isinstance(r, ast.Return)]
             return bool(returns) and all(r.value is not None and self.is_model(r.value, fn_scope) for r in returns)
 
         return self._cached(("factory", fn), compute)
@@ -411,14 +411,3 @@ class Evidence:
 
 def binding_key(binding: Binding):
     return ("name", id(binding.scope), binding.name)
-
-
-def _own_nodes(fn: ast.AST):
-    """Nodes of a function body, not descending into nested scopes."""
-    todo = list(fn.body) if isinstance(fn.body, list) else [fn.body]
-    while todo:
-        node = todo.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (*FUNCTION_NODES, ast.ClassDef)):
-                todo.append(child)

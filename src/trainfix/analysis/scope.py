@@ -119,6 +119,17 @@ def _params(args: ast.arguments) -> list[ast.arg]:
     return out
 
 
+def own_nodes(fn: ast.AST):
+    """Nodes of a function body, not descending into nested functions or classes."""
+    todo = list(fn.body) if isinstance(fn.body, list) else [fn.body]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, SCOPE_NODES):
+                todo.append(child)
+
+
 def param_names(fn: ast.AST) -> list[str]:
     return [a.arg for a in _params(fn.args)] if isinstance(fn, FUNCTION_NODES) else []
 
