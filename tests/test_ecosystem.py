@@ -549,4 +549,5 @@ def test_formats_place_notebook_findings_by_cell():
     Sarif.model_validate(raw)
     [result] = raw["runs"][0]["results"]
     assert result["properties"]["cell"] == 3 and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+    assert result["message"]["text"].startswith("Cell 3, line 4: Trained model")
     assert "fixes" not in result  # a replacement in cell text is not a replacement in the file

@@ -17,7 +17,8 @@ import pytest
 from conftest import ROOT
 
 BUGGY = (ROOT / "examples" / "train_custom_loop.py").read_text()
-FINDINGS = ("train.py:26:18: TRN001", "train.py:35:14: TRN004")
+NOTEBOOK = ROOT / "tests" / "notebooks" / "training_loop.ipynb"
+FINDINGS = ("train.py:26:18: TRN001", "train.py:35:14: TRN004", "nb.ipynb:cell 8:4:18: TRN001")
 
 
 def _is_work_tree_root(path: Path) -> bool:
@@ -41,6 +42,7 @@ def project(tmp_path):
     """A git repository with a buggy training script and a vendored copy its config excludes."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "train.py").write_text(BUGGY)
+    (tmp_path / "nb.ipynb").write_bytes(NOTEBOOK.read_bytes())  # hook types include jupyter
     (tmp_path / "vendored").mkdir()
     (tmp_path / "vendored" / "upstream.py").write_text(BUGGY)
     (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\nexclude = ['vendored/']\n")
@@ -66,6 +68,8 @@ def test_autofix_hook_fixes_then_passes(project, pre_commit_home):
     assert "classifier(x, training=True)  # bug" in fixed and "classifier(x, training=False)  # bug" in fixed
     assert fixed == BUGGY.replace("classifier(x)  #", "classifier(x, training=True)  #").replace(
         "classifier(x, training=True)  # bug: evaluation", "classifier(x, training=False)  # bug: evaluation")
+    notebook = (project / "nb.ipynb").read_bytes()
+    assert notebook != NOTEBOOK.read_bytes() and b"model(x, training=True)" in notebook
     # pre-commit names the excluded file too; --force-exclude keeps the config's exclude in force
     assert (project / "vendored" / "upstream.py").read_text() == BUGGY
 
@@ -73,6 +77,7 @@ def test_autofix_hook_fixes_then_passes(project, pre_commit_home):
     assert second.returncode == 0, second.output
     assert "Passed" in second.output
     assert (project / "train.py").read_text() == fixed
+    assert (project / "nb.ipynb").read_bytes() == notebook
 
 
 def test_check_hook_fails_without_touching_files(project, pre_commit_home):
@@ -84,4 +89,5 @@ def test_check_hook_fails_without_touching_files(project, pre_commit_home):
         assert finding in p.output
     assert "vendored" not in p.output.split("hook id: trainfix-check", 1)[1]
     assert (project / "train.py").read_text() == BUGGY
+    assert (project / "nb.ipynb").read_bytes() == NOTEBOOK.read_bytes()
     assert subprocess.run(["git", "diff", "--quiet"], cwd=project).returncode == 0

@@ -165,7 +165,8 @@ def sarif_log(report: Report, root: Path | None = None) -> dict:
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": "error",
-            "message": {"text": f.message},
+            # SARIF has no notebook cells: the region is in the cell, and the message says which
+            "message": {"text": f.message if cell is None else f"Cell {cell}, line {line}: {f.message}"},
             "locations": [{"physicalLocation": {"artifactLocation": artifact,
                                                 "region": _region(line, col, end_line, end_col)}}],
         }
