@@ -5,7 +5,10 @@ import ast
 import functools
 import io
 import re
+import sys
+import threading
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 
 from . import rules
@@ -75,14 +78,24 @@ def skip_file(text: str) -> bool:
     return False
 
 
+def _ast_parse(text: str) -> ast.Module:
+    """ast.parse without printing the user's SyntaxWarnings (`invalid escape sequence` on 3.12+)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
+
+
 def parse(text: str) -> ast.Module:
     try:
-        return ast.parse(text)
+        return _ast_parse(text)
     except SyntaxError as exc:
         raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        reason = "too deeply nested to parse" if isinstance(exc, RecursionError) else str(exc)
-        raise SourceError(f"cannot parse: {reason}") from None
+    except RecursionError:
+        raise  # fix_source retries with a larger stack, then reports it
+    except MemoryError:  # the parser's own stack overflowed
+        raise SourceError("cannot parse: too complex for Python's parser (MemoryError)") from None
+    except ValueError as exc:
+        raise SourceError(f"cannot parse: {exc}") from None
 
 
 def comments_by_line(text: str) -> dict[int, str]:
@@ -148,6 +161,49 @@ def fix_source(text: str, config: Config | None = None, *, unsafe: bool | None =
 
     Raises SourceError when the text does not parse or a fix fails verification.
     """
+    try:
+        return _fix_source(text, config, unsafe)
+    except RecursionError:
+        pass
+    # Deeply nested code (a 1,000-term concatenation in generated code) is valid Python:
+    # retry once on a thread with a large stack and a higher recursion limit.
+    return _deep(_fix_source, text, config, unsafe)
+
+
+DEEP_STACK_BYTES = 512 * 1024 * 1024
+DEEP_RECURSION_LIMIT = 30_000
+
+
+def _deep(fn, *args):
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+
+    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
+    try:
+        threading.stack_size(DEEP_STACK_BYTES)
+        sys.setrecursionlimit(max(old_limit, DEEP_RECURSION_LIMIT))
+        worker = threading.Thread(target=target, name="trainfix-deep")
+        worker.start()
+        worker.join()
+    except (RuntimeError, ValueError, MemoryError):  # no thread with such a stack here
+        box.setdefault("error", RecursionError())
+    finally:
+        sys.setrecursionlimit(old_limit)
+        threading.stack_size(old_stack)
+    error = box.get("error")
+    if isinstance(error, RecursionError):
+        raise SourceError("code nested too deeply to analyse (beyond the recursion limit); not changed") from None
+    if error is not None:
+        raise error
+    return box["result"]
+
+
+def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result:
     config = config or Config()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
     findings, skipped, index = find(text, config)
@@ -172,11 +228,11 @@ def fix_source(text: str, config: Config | None = None, *, unsafe: bool | None =
 def verify(old: str, new: str, config: Config, unsafe: bool) -> None:
     """The new text parses, differs only in `training` arguments, and is stable."""
     try:
-        new_tree = ast.parse(new)
+        new_tree = _ast_parse(new)
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
-    if _normalized(ast.parse(old)) != _normalized(new_tree):
+    if _normalized(_ast_parse(old)) != _normalized(new_tree):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")
     again, _, _ = find(new, config)
     if any(f.fix and (f.fix.applicability == "safe" or unsafe) for f in again):

@@ -12,6 +12,7 @@ from pathlib import Path
 from .engine import SourceError
 
 SUFFIXES = (".py", ".pyi", ".ipynb")
+TEMP_SUFFIX = ".trainfix-tmp"
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "build", "dist", "__pycache__", ".tox", ".nox",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".trainfix_cache", "node_modules", "site-packages",
@@ -61,7 +62,8 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
     st = path.stat()
     if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
         raise SourceError("file is read-only; not written")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".trainfix-tmp", dir=path.parent)
+    _remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -82,6 +84,40 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
         except OSError:
             pass
         raise
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete `.NAME.<pid>.*.trainfix-tmp` siblings left by a run that was killed (its process is gone).
+
+    Safe even if the process were alive after all: a writer whose temp file vanished
+    fails its rename and reports it; the source file itself is never touched here.
+    """
+    prefix = f".{path.name}."
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix) and n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
+            try:
+                os.unlink(path.parent / name)
+            except OSError:
+                pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    try:  # a killed process nobody has reaped yet is a zombie: gone for our purpose
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 class Discovery:

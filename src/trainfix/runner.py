@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,10 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
 def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bool) -> FileOutcome:
     try:
         st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+            return FileOutcome(shown, error=f"{shown}: error: not a regular file; not read")
         raw = path.read_bytes()
     except IsADirectoryError:
         return FileOutcome(shown, error=f"{shown}: error: is a directory")
@@ -85,6 +90,8 @@ def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bo
                 outcome.error = _error(shown, exc)
             except OSError as exc:
                 outcome.error = f"{shown}: error: cannot write: {exc.strerror or exc}"
+            except Exception as exc:  # never let one file stop the run
+                outcome.error = f"{shown}: error: internal error while writing: {type(exc).__name__}: {exc}"
     if not outcome.findings and not outcome.error:
         outcome.stamp = (st.st_size, st.st_mtime_ns, digest)
     return outcome
