@@ -137,6 +137,15 @@ def test_exclude_patterns_are_relative_to_the_project(tmp_path):
     assert p.returncode == 0, p.out
 
 
+def test_a_nested_projects_excludes_apply_when_walking_from_above(tmp_path):
+    write(tmp_path / "pyproject.toml", "[tool.trainfix]\nignore = []\n")
+    write(tmp_path / "sub" / "pyproject.toml", "[tool.trainfix]\nexclude = ['gen/']\n")
+    write(tmp_path / "sub" / "gen" / "x.py", BUGGY)
+    write(tmp_path / "sub" / "y.py", BUGGY)
+    p = trainfix("check", ".", cwd=tmp_path)
+    assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["sub/y.py"]
+
+
 # -- configuration ---------------------------------------------------------------------------
 BAD_VALUES = [
     ("train-functions", "'train_step'"), ("extend-train-functions", "[1]"), ("eval-functions", "true"),

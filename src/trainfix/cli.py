@@ -263,9 +263,15 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
         if given.is_dir():
             for path in discovery.walk(given):
                 try:
-                    yield path, settings.for_path(path)
+                    own = settings.for_path(path)
                 except ConfigError as exc:
                     report.add(FileOutcome(_shown(path), error=f"{_shown(path)}: error: {exc}"))
+                    continue
+                # a nested project's own [tool.trainfix] excludes apply to its files too
+                if own.source != config.source and (own.exclude or own.extend_exclude) and \
+                        _discovery(discoveries, own).is_excluded(path):
+                    continue
+                yield path, own
         else:
             if config.force_exclude and discovery.is_excluded(given):
                 continue
