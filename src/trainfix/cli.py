@@ -103,7 +103,11 @@ def list_rules() -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("code", "name", "fix", "summary", box=None, header_style="bold")
+        table = Table(box=None, header_style="bold")
+        table.add_column("code", no_wrap=True)
+        table.add_column("name", no_wrap=True, min_width=max(len(r[1]) for r in rows))
+        table.add_column("fix", no_wrap=True, min_width=max(len(r[2]) for r in rows))
+        table.add_column("summary")
         for row in rows:
             table.add_row(*row)
         Console(highlight=False).print(table)
