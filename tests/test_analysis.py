@@ -186,6 +186,77 @@ FIXES = [
          "torch.mean(self.discriminator(self.generator(noise, training=True)))"],
         id="tapeless-step-trains-the-network-of-the-next-update",
     ),
+    pytest.param(
+        """
+        try:
+            import tf_keras as K
+        except ImportError:
+            import keras as K
+
+        class Net(K.Model):
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self(data))
+                self.optimizer.apply_gradients(zip(tape.gradient(loss, self.trainable_variables),
+                                                   self.trainable_variables))
+        """,
+        ["self(data, training=True)"],
+        id="alternative-keras-imports-in-try-except",
+    ),
+    pytest.param(
+        """
+        from project.base import BaseModel
+
+        class Detector(BaseModel):
+            def train_step(self, data):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(self(data))
+                grads = tape.gradient(loss, self.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+
+            def test_step(self, data):
+                return self(data)
+        """,
+        ["tf.reduce_mean(self(data, training=True))", "return self(data, training=False)"],
+        id="project-base-class-using-the-keras-model-api",
+    ),
+    pytest.param(
+        """
+        model = keras.Sequential([keras.layers.Dense(1)])
+        opt = keras.optimizers.Adam()
+
+        def step(x, mixed):
+            if mixed:
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(model(x * 0.5))
+            else:
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(model(x))
+            opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        """,
+        ["model(x * 0.5, training=True)", "model(x, training=True)"],
+        id="tape-opened-in-either-branch",
+    ),
+    pytest.param(
+        """
+        class Agent:
+            def __init__(self, log_alpha):
+                self.q = keras.Sequential([keras.layers.Dense(1)])
+                self.q_target = keras.Sequential([keras.layers.Dense(1)])
+                self.log_alpha = log_alpha
+
+            def update(self, s, opt):
+                with tf.GradientTape(persistent=True) as tape:
+                    target = self.q_target(s)
+                    loss = tf.reduce_mean(self.q(s) - target) * self.log_alpha
+                opt.apply_gradients(zip(tape.gradient(loss, self.q.trainable_variables), self.q.trainable_variables))
+                opt.apply_gradients(zip(tape.gradient(loss, [self.log_alpha]), [self.log_alpha]))
+                for w, t in zip(self.q.weights, self.q_target.weights):
+                    t.assign(w)
+        """,
+        ["target = self.q_target(s)\n", "self.q(s, training=True)"],
+        id="target-network-in-a-partly-unresolved-tape-is-not-trained",
+    ),
 ]
 
 UNCHANGED = [

@@ -257,9 +257,20 @@ class Analyzer:
         later = []
         for b in scope.bindings.get(tape, []):
             stmt = b.stmt
-            if stmt is not None and stmt is not with_node and (stmt.lineno, stmt.col_offset) > start:
+            if stmt is not None and stmt is not with_node and (stmt.lineno, stmt.col_offset) > start \
+                    and not self._exclusive(with_node, stmt, scope):
                 later.append((stmt.lineno, stmt.col_offset))
         return min(later) if later else None
+
+    def _exclusive(self, a: ast.AST, b: ast.AST, scope: Scope) -> bool:
+        """`a` and `b` sit in different branches of one if/else (the tape is opened in either)."""
+        body = scope.node.body if isinstance(scope.node.body, list) else []
+        for node in own_nodes(scope.node) if scope.kind == "function" else ast.walk(ast.Module(body=body)):
+            if isinstance(node, ast.If) and node.orelse:
+                if (_in_block(a, node.body) and _in_block(b, node.orelse)) or \
+                        (_in_block(b, node.body) and _in_block(a, node.orelse)):
+                    return True
+        return False
 
     def _feeds_optimizer(self, grad_call: ast.Call, scope: Scope) -> bool:
         if not isinstance(grad_call.func, ast.Attribute) or grad_call.func.attr in ("minimize",):
@@ -479,9 +490,16 @@ class Analyzer:
             return True
         if key[0] == "attr" and ("self", key[1]) in ctx.trained:
             return not self.ev.is_frozen(key[1], key[2])
-        if ctx.unknown:
+        if ctx.unknown and not self._never_differentiated(key):
             return None
         return False
+
+    def _never_differentiated(self, key) -> bool:
+        """The module differentiates other models' weights explicitly, never these (a target network)."""
+        done = self.ev.differentiated
+        if not done or key in done:
+            return False
+        return not (key[0] == "attr" and ("self", key[1]) in done)
 
     def _local_fn_trained(self, local_fn, ctx: Context) -> bool | None:
         fn, fn_scope = local_fn
@@ -544,6 +562,11 @@ def _inside(stmt: ast.AST | None, container: ast.AST) -> bool:
     if not body:
         return False
     first, last = body[0], body[-1]
+    return (first.lineno, first.col_offset) <= (stmt.lineno, stmt.col_offset) <= (last.end_lineno, last.end_col_offset)
+
+
+def _in_block(stmt: ast.AST, block: list) -> bool:
+    first, last = block[0], block[-1]
     return (first.lineno, first.col_offset) <= (stmt.lineno, stmt.col_offset) <= (last.end_lineno, last.end_col_offset)
 
 

@@ -42,7 +42,7 @@ EXTERNAL_PACKAGES = ("keras_hub", "keras_nlp", "keras_cv")
 WEIGHT_ATTRS = {"trainable_variables", "trainable_weights", "variables", "weights"}
 # Module frameworks whose objects also have `trainable_variables` but reject `training=`.
 FOREIGN_FRAMEWORKS = {"sonnet", "haiku", "flax", "torch", "trax", "equinox", "objax", "acme", "lightning",
-                      "pytorch_lightning", "graph_nets", "tensorflow_probability"}
+                      "pytorch_lightning", "graph_nets"}
 
 
 def canonical_keras(qualname: str | None) -> str | None:
@@ -154,17 +154,29 @@ class Evidence:
     def is_keras_class(self, cls: ast.ClassDef) -> bool:
         def compute():
             scope = self.t.scope_of[cls].parent
+            unresolved = False
             for base in cls.bases:
                 target = self.resolve_callable(base, scope)
-                if target is None:
-                    continue
-                if target[0] == "qual" and is_keras_model_class(target[1]):
+                if target is None or (target[0] == "qual" and canonical_keras(target[1]) is None
+                                      and not is_not_model(target[1])):
+                    unresolved = True  # e.g. `from project.base import BaseModel`
+                elif target[0] == "qual" and is_keras_model_class(target[1]):
                     return True
-                if target[0] == "class" and self.is_keras_class(target[1]):
+                elif target[0] == "class" and self.is_keras_class(target[1]):
                     return True
-            return False
+            return unresolved and self.weights_prove_models and self._uses_model_api(cls)
 
         return self._cached(("class", cls), compute)
+
+    def _uses_model_api(self, cls: ast.ClassDef) -> bool:
+        """A class that trains `self.trainable_variables` with `self.optimizer` is a Keras Model."""
+        facts = self.class_facts.get(cls, {})
+        return facts.get("self_weights", False) and facts.get("self_optimizer", False)
+
+    def class_is_unknown(self, cls: ast.ClassDef) -> bool:
+        """A local class deriving from something this module can't resolve."""
+        scope = self.t.scope_of[cls].parent
+        return any(self.resolve_callable(base, scope) is None for base in cls.bases)
 
     def local_bases(self, cls: ast.ClassDef) -> list[ast.ClassDef]:
         """`cls` and the classes of this file it derives from."""
@@ -211,7 +223,7 @@ class Evidence:
             if target and target[0] == "qual":
                 return is_not_model(target[1])
             if target and target[0] == "class":
-                return not self.is_keras_class(target[1])
+                return not self.is_keras_class(target[1]) and not self.class_is_unknown(target[1])
         return False
 
     # -- model expressions -------------------------------------------------------
@@ -397,6 +409,11 @@ class Evidence:
                 cls = self.t.self_class(node.value.value, scope)
                 if cls is not None:
                     self.class_facts.setdefault(cls, {}).setdefault("weights", set()).add(node.value.attr)
+            elif node.attr in ("trainable_variables", "trainable_weights", "optimizer"):
+                cls = self.t.self_class(node.value, scope)
+                if cls is not None:
+                    fact = "self_optimizer" if node.attr == "optimizer" else "self_weights"
+                    self.class_facts.setdefault(cls, {})[fact] = True
 
     def _collect_training_calls(self) -> None:
         for call, scope in self.t.calls:

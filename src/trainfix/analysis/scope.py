@@ -94,7 +94,13 @@ class ScopeTree:
                     names.add(self.qualname(b.node, b.scope, _depth + 1))
                 else:
                     return None
-            return names.pop() if len(names) == 1 else None
+            if len(names) == 1:
+                return names.pop()
+            # `try: import tf_keras as keras` / `except ImportError: import keras`: both are Keras
+            from .evidence import canonical_keras
+
+            canon = {canonical_keras(n) for n in names}
+            return canon.pop() if len(canon) == 1 and None not in canon else None
         return None
 
     def self_class(self, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:

@@ -89,5 +89,7 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state not in ("missing", "none"):
         return None
-    return Finding(CODE, f"Trained model `{site.callee}` called without `training=True`", 0, 0, 0, 0,
+    subject = f"Trained model `{site.callee}`" if site.trained else \
+        f"Model `{site.callee}` (trained here unless the unresolved gradient sources exclude it)"
+    return Finding(CODE, f"{subject} called without `training=True`", 0, 0, 0, 0,
                    trained_fix(site, "Add" if site.state == "missing" else "Replace with", False))
