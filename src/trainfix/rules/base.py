@@ -39,6 +39,12 @@ class Source:
         return " ".join(self.comments.get(n, "") for n in (line - 1, line))
 
 
+def trained_subject(site: CallSite) -> str:
+    if site.trained:
+        return f"Trained model `{site.callee}`"
+    return f"Model `{site.callee}` (trained here unless the unresolved gradient sources exclude it)"
+
+
 def training_value(site: CallSite, literal: str) -> str:
     return site.forward or literal
 

@@ -57,7 +57,7 @@ result): the model may be a teacher or a target network.
 from __future__ import annotations
 
 from ..analysis.contexts import CallSite
-from .base import Finding, Source, trained_fix
+from .base import Finding, Source, trained_fix, trained_subject
 
 CODE = "TRN001"
 NAME = "trained-model-without-training"
@@ -89,7 +89,5 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state not in ("missing", "none"):
         return None
-    subject = f"Trained model `{site.callee}`" if site.trained else \
-        f"Model `{site.callee}` (trained here unless the unresolved gradient sources exclude it)"
-    return Finding(CODE, f"{subject} called without `training=True`", 0, 0, 0, 0,
+    return Finding(CODE, f"{trained_subject(site)} called without `training=True`", 0, 0, 0, 0,
                    trained_fix(site, "Add" if site.state == "missing" else "Replace with", False))

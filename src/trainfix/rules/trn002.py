@@ -59,7 +59,7 @@ keyword: Keras 3 rejects positional booleans.
 from __future__ import annotations
 
 from ..analysis.contexts import CallSite
-from .base import Finding, Source, trained_fix
+from .base import Finding, Source, trained_fix, trained_subject
 
 CODE = "TRN002"
 NAME = "trained-model-training-false"
@@ -87,5 +87,5 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state != "false":
         return None
-    return Finding(CODE, f"Trained model `{site.callee}` called with `training=False`", 0, 0, 0, 0,
+    return Finding(CODE, f"{trained_subject(site)} called with `training=False`", 0, 0, 0, 0,
                    trained_fix(site, "Replace with", True))
