@@ -257,6 +257,27 @@ FIXES = [
         ["target = self.q_target(s)\n", "self.q(s, training=True)"],
         id="target-network-in-a-partly-unresolved-tape-is-not-trained",
     ),
+    pytest.param(
+        """
+        class Critic(keras.Model):
+            def call(self, states, actions, training=None):
+                return states
+
+        class Masked(keras.Model):
+            def call(self, x, use_mask):
+                return x
+
+        critic, masked = Critic(), Masked()
+
+        def train_step(s, a, opt):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(critic(s, a)) + tf.reduce_mean(masked(s, False))
+            vs = critic.trainable_variables + masked.trainable_variables
+            opt.apply_gradients(zip(tape.gradient(loss, vs), vs))
+        """,
+        ["critic(s, a, training=True)", "masked(s, False, training=True)"],
+        id="local-call-signature-decides-the-positional-training-slot",
+    ),
 ]
 
 UNCHANGED = [

@@ -157,7 +157,7 @@ class Report:
 def unified_diff(path: str, old: str, new: str, label: str | None = None) -> str:
     """A `git apply`-able unified diff; keeps CRLF and marks a missing final newline."""
     a, b = _lines(old), _lines(new)
-    name = path.replace("\\", "/")
+    name = path.replace("\\", "/").lstrip("/")
     lines = list(difflib.unified_diff(a, b, f"a/{name}", f"b/{name}", lineterm="\n"))
     out = []
     if label:

@@ -429,7 +429,7 @@ class Analyzer:
                 self.sites.append(CallSite(call, ctx, callee, False, skip_reason="unknown callee"))
             return
         site = CallSite(call, ctx, callee, True)
-        self._read_training(site, call, local_fn)
+        self._read_training(site, call, local_fn, scope)
         site.in_loop = in_loop
         if ctx.function is not None and "training" in param_names(ctx.function):
             site.forward = "training"
@@ -448,7 +448,7 @@ class Analyzer:
                 site.skip_reason = "not trained in this step"
         self.sites.append(site)
 
-    def _read_training(self, site: CallSite, call: ast.Call, local_fn) -> None:
+    def _read_training(self, site: CallSite, call: ast.Call, local_fn, scope: Scope) -> None:
         if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
             site.state, site.skip_reason = "kwargs", "arguments unpacked with * or **"
             return
@@ -463,13 +463,18 @@ class Analyzer:
                 if site.state == "expr":
                     site.skip_reason = "training is an expression"
                 return
-        positional_slot = 1
+        positional_slot = 1  # Sequential, functional and built-in layers: call(inputs, training=None, ...)
         if local_fn is not None:
             params = [a.arg for a in [*local_fn[0].args.posonlyargs, *local_fn[0].args.args]]
             positional_slot = params.index("training") if "training" in params else None
+        else:
+            cls = self.ev.local_class_of(call.func, scope)
+            params = self.ev.call_signature(cls) if cls is not None else None
+            if params is not None:  # a local model's own call(): `critic(states, actions)` passes data
+                positional_slot = params.index("training") if "training" in params else None
         if positional_slot is not None and len(call.args) > positional_slot:
             state = _literal_state(call.args[positional_slot])
-            if local_fn is not None or state == "expr":
+            if local_fn is not None or state == "expr" or positional_slot != 1:
                 site.state, site.skip_reason = "expr", "training passed positionally"
                 return
             site.where, site.state = "positional", state

@@ -336,6 +336,33 @@ class Evidence:
                     return True
         return False
 
+    def local_class_of(self, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:
+        """The class of this module that `self`, `self.attr` or a name is an instance of, if provable."""
+        if isinstance(expr, ast.Name):
+            cls = self.t.self_class(expr, scope)
+            if cls is not None:
+                return cls
+            values = [(b.node, b.scope) for b in self.t.lookup(expr.id, scope) if b.kind == "assign"]
+        elif isinstance(expr, ast.Attribute) and self.t.self_class(expr.value, scope) is not None:
+            cls = self.t.self_class(expr.value, scope)
+            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
+                      .get(expr.attr, ())]
+        else:
+            return None
+        classes = set()
+        for value, value_scope in values:
+            target = self.resolve_callable(value.func, value_scope) if isinstance(value, ast.Call) else None
+            classes.add(target[1] if target and target[0] == "class" else None)
+        return classes.pop() if len(classes) == 1 else None
+
+    def call_signature(self, cls: ast.ClassDef) -> list[str] | None:
+        """Positional parameters of the class's own `call` (after self), None when inherited from elsewhere."""
+        for c in self.local_bases(cls):
+            for node in c.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "call":
+                    return [a.arg for a in [*node.args.posonlyargs, *node.args.args]][1:]
+        return None
+
     def _type_only(self, node: ast.AST) -> bool:
         """`super(Cls, self)`, `isinstance(x, Cls)`: reads that never build an instance."""
         call = self.t.arg_of.get(id(node))
