@@ -27,24 +27,28 @@ def train_step(x):
     opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
 """
 FIXED = BUGGY.replace("model(x))", "model(x, training=True))")
-# one safe fix (TRN001), one unsafe (TRN002 with unresolved sources), one display-only (TRN005)
+# unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
 MIXED = """import tensorflow as tf
 import keras
 
 net = keras.Sequential([keras.layers.Dense(2)])
-policy = keras.Sequential([keras.layers.Dense(2)])
+opt = keras.optimizers.Adam()
 
 
-def train_step(x, params, opt):
+def train_step(x, params):
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(net(x)) + tf.reduce_sum(net(x, training=False))
     opt.apply_gradients(zip(tape.gradient(loss, params), params))
 
 
+def fit(x):
+    train_step(x, net.trainable_variables)
+
+
 def update(s):
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(policy.predict(s))
-    return tape.gradient(loss, policy.trainable_variables)
+        loss = tf.reduce_sum(net.predict(s))
+    return tape.gradient(loss, net.trainable_variables)
 """
 ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
 
