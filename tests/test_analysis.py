@@ -485,7 +485,7 @@ def test_fixes(body, expected):
 @pytest.mark.parametrize("body", UNCHANGED)
 def test_unchanged(body):
     before = src(body)
-    result = fix_source(before, Config())
+    result = fix_source(before, config=Config())
     assert result.new_source == before
     assert all(f.fix is None or f.fix.applicability == "unsafe" for f in result.findings)
 

@@ -81,7 +81,7 @@ def check_contract(text: str, config: Config | None = None) -> None:
     """The guarantee under test, for any input text."""
     for unsafe in (False, True):
         try:
-            result = fix_source(text, config, unsafe=unsafe)
+            result = fix_source(text, config=config, unsafe=unsafe)
         except SourceError as exc:
             # the only acceptable error is the input's own: it does not parse (or nests beyond any limit);
             # a fix that fails verification on valid input is a bug
@@ -96,7 +96,7 @@ def check_contract(text: str, config: Config | None = None) -> None:
             continue
         event("fixed")
         assert strip_training(ast.parse(text)) == strip_training(ast.parse(new)), "changed more than `training`"
-        again = fix_source(new, config, unsafe=unsafe)
+        again = fix_source(new, config=config, unsafe=unsafe)
         assert again.new_source == new, "not idempotent"
 
 

@@ -86,3 +86,17 @@ def test_broken_notebooks_reported_others_fixed(tmp_path, run_trainfix):
     for name, data in originals.items():
         assert (tmp_path / name).read_bytes() == data
     assert good.read_bytes() == (NOTEBOOKS / "clean.ipynb").read_bytes()
+
+
+def test_github_and_sarif_point_into_the_ipynb_text(tmp_path, run_trainfix):
+    """Annotations name the line of the .ipynb file where the cell's JSON string holds the call."""
+    nb = stage(tmp_path, "training_loop.ipynb")
+    lines = nb.read_text().splitlines()
+    out = run_trainfix("check", "--output-format", "github", nb.name, cwd=tmp_path).stdout.decode()
+    first = out.splitlines()[0]
+    line = int(first.split("line=")[1].split(",")[0])
+    col = int(first.split(",col=")[1].split(",")[0])
+    assert lines[line - 1][col - 1:].startswith("model(x)")
+    log = json.loads(run_trainfix("check", "--output-format", "sarif", nb.name, cwd=tmp_path).stdout)
+    region = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (line, col)

@@ -38,6 +38,7 @@ class Result:
     new_source: str
     findings: list[Finding] = field(default_factory=list)
     skipped: list[CallSite] = field(default_factory=list)  # calls considered and left alone
+    remaining: list[Finding] = field(default_factory=list)  # what new_source still reports, at its positions
 
     @property
     def changed(self) -> bool:
@@ -156,7 +157,7 @@ def find(text: str, config: Config) -> tuple[list[Finding], list[CallSite], Line
     return findings, skipped, index
 
 
-def fix_source(text: str, config: Config | None = None, *, unsafe: bool | None = None) -> Result:
+def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None) -> Result:
     """Analyse `text`; return its findings and the text with the applicable fixes.
 
     Raises SourceError when the text does not parse or a fix fails verification.
@@ -210,23 +211,25 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result
     edits: list[Edit] = []
     for finding in findings:
         fix = finding.fix
-        if fix is None or (fix.applicability == "unsafe" and not unsafe):
+        if fix is None:
             continue
         site = finding.site
-        edit = training_edit(index, site.call, site.where, fix.value)
-        if edit is None:
+        finding.edit = training_edit(index, site.call, site.where, fix.value)
+        if finding.edit is None:
             finding.fix = None  # no layout keeps the code valid: report only
-            continue
-        edits.append(edit)
-        finding.applied = True
+        elif fix.applicability == "safe" or unsafe:
+            edits.append(finding.edit)
+            finding.applied = True
     new_text = apply_edits(text, edits) if edits else text
-    if edits:
-        verify(text, new_text, config, unsafe)
-    return Result(text, new_text, findings, skipped)
+    remaining = verify(text, new_text, config, unsafe) if edits else [f for f in findings if not f.applied]
+    return Result(text, new_text, findings, skipped, remaining)
 
 
-def verify(old: str, new: str, config: Config, unsafe: bool) -> None:
-    """The new text parses, differs only in `training` arguments, and is stable."""
+def verify(old: str, new: str, config: Config, unsafe: bool) -> list[Finding]:
+    """The new text parses, differs only in `training` arguments, and is stable.
+
+    Returns the findings left in the new text (with positions in the new text).
+    """
     try:
         new_tree = _ast_parse(new)
     except SyntaxError as exc:
@@ -237,6 +240,7 @@ def verify(old: str, new: str, config: Config, unsafe: bool) -> None:
     again, _, _ = find(new, config)
     if any(f.fix and (f.fix.applicability == "safe" or unsafe) for f in again):
         raise SourceError("fix verification failed: a second pass would change the file again; file not written")
+    return again
 
 
 def _normalized(tree: ast.AST) -> str:

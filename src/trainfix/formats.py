@@ -5,7 +5,6 @@ only chooses one. Text output stays in `report.py` (`Report.text_lines`).
 """
 from __future__ import annotations
 
-import ast
 import bisect
 import json
 import os
@@ -17,6 +16,7 @@ from .config import OUTPUT_FORMATS
 from .docs import fix_safety, sections
 from .report import FileOutcome, Report
 from .rules import BY_CODE, RULES, Finding
+from .transform import LineIndex
 
 FORMATS = OUTPUT_FORMATS
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -49,8 +49,10 @@ def github(report: Report) -> str:
     for o, f in report.remaining():
         path, line, col, end_line, end_col, cell = report.location(o, f)
         props = [f"title={_escape_property(f'trainfix ({f.code})')}", f"file={_escape_property(path)}"]
-        if cell is None:  # a notebook's cell lines are not lines of the .ipynb file
-            props += [f"line={line}", f"col={col}", f"endLine={end_line}", f"endColumn={end_col}"]
+        region = file_region(o, f)  # for a notebook: a line of the .ipynb text, not of the cell
+        if region is not None:
+            props += [f"line={region['startLine']}", f"col={region['startColumn']}",
+                      f"endLine={region['endLine']}", f"endColumn={region['endColumn']}"]
         where = f"{path}:cell {cell}:{line}:{col}" if cell is not None else f"{path}:{line}:{col}"
         mark = " [*]" if report.fixable(f) else ""
         lines.append(f"::error {','.join(props)}::{_escape_data(f'{where}: {f.code} {f.message}{mark}')}")
@@ -99,43 +101,20 @@ def _region(line: int, col: int, end_line: int, end_col: int) -> dict:
     return {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col}
 
 
-def _call_at(tree: ast.AST, index, f: Finding) -> ast.Call | None:
-    """The call a finding points at (findings carry positions, not syntax nodes)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.lineno == f.line and node.end_lineno == f.end_line \
-                and index.offset(node.lineno, node.col_offset) - index.starts[node.lineno - 1] + 1 == f.column:
-            return node
-    return None
-
-
-def _where(call: ast.Call) -> str:
-    if any(k.arg == "training" for k in call.keywords):
-        return "keyword"
-    if len(call.args) == 2 and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, bool):
-        return "positional"
-    return "none"
-
-
-def _fix(o: FileOutcome, f: Finding, artifact: dict, parsed: dict) -> dict | None:
+def _fix(report: Report, o: FileOutcome, f: Finding, artifact: dict) -> dict | None:
     """The fix as one replacement in the file (None for notebooks: cell text is not file text)."""
-    if f.fix is None or o.locate is not None or not o.old:
+    if f.fix is None or f.edit is None or o.locate is not None:
         return None
-    from .transform import LineIndex, training_edit
-
-    if o.path not in parsed:
-        try:
-            parsed[o.path] = (ast.parse(o.old), LineIndex(o.old))
-        except (SyntaxError, ValueError):
-            parsed[o.path] = (None, None)
-    tree, index = parsed[o.path]
-    call = _call_at(tree, index, f) if tree is not None else None
-    edit = training_edit(index, call, _where(call), f.fix.value) if call is not None else None
-    if edit is None:
+    written = report.mode == "apply" and not report.diff and o.written
+    text = o.new if written else o.old  # the text the finding's positions and edit refer to
+    if not text:
         return None
+    starts = LineIndex(text).starts
+    edit = f.edit
 
     def position(offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(index.starts, offset)
-        return line, offset - index.starts[line - 1] + 1
+        line = bisect.bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
 
     start_line, start_col = position(edit.start)
     end_line, end_col = position(edit.end)
@@ -151,12 +130,24 @@ def _fix(o: FileOutcome, f: Finding, artifact: dict, parsed: dict) -> dict | Non
     }
 
 
+def file_region(o: FileOutcome, f: Finding) -> dict | None:
+    """The region in the file itself; for a notebook, where the cell's JSON string holds the call
+    (None when a notebook outcome can't say)."""
+    if o.locate is None:
+        return _region(f.line, f.column, f.end_line, f.end_column)
+    position = getattr(o.locate, "file_position", None)
+    try:
+        (line, col), (end_line, end_col) = position(f.line, f.column), position(f.end_line, f.end_column)
+    except (KeyError, TypeError):
+        return None
+    return _region(line, col, end_line, end_col)
+
+
 def sarif_log(report: Report, root: Path | None = None) -> dict:
     """The report as a SARIF 2.1.0 log (a dict ready for `json.dumps`)."""
     root = (root or repo_root()).absolute()
     index = {rule.CODE: i for i, rule in enumerate(RULES)}
     results = []
-    parsed: dict = {}
     for o, f in report.remaining():
         path, line, col, end_line, end_col, cell = report.location(o, f)
         uri, relative = _uri(o.path, root)
@@ -168,9 +159,10 @@ def sarif_log(report: Report, root: Path | None = None) -> dict:
             # SARIF has no notebook cells: the region is in the cell, and the message says which
             "message": {"text": f.message if cell is None else f"Cell {cell}, line {line}: {f.message}"},
             "locations": [{"physicalLocation": {"artifactLocation": artifact,
-                                                "region": _region(line, col, end_line, end_col)}}],
+                                                "region": file_region(o, f) or
+                                                _region(line, col, end_line, end_col)}}],
         }
-        fix = _fix(o, f, artifact, parsed)
+        fix = _fix(report, o, f, artifact)
         if fix is not None:
             result["fixes"] = [fix]
         properties = {}

@@ -45,7 +45,7 @@ def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe:
     nb = None
     try:
         nb = parse_notebook(raw)
-        result = fix_source(nb.source, config, unsafe=unsafe)
+        result = fix_source(nb.source, config=config, unsafe=unsafe)
         new_raw = nb.render(result.new_source) if result.changed else raw
     except (NotebookError, SourceError) as exc:
         outcome.error = _error(shown, exc, nb)

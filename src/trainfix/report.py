@@ -22,6 +22,7 @@ class FileOutcome:
     cells: list = field(default_factory=list)  # notebook: [(cell, old, new)] for --diff
     stamp: tuple | None = None  # (size, mtime_ns, sha256) of a file with nothing to report
     diff_text: str | None = None  # notebook: a diff of the .ipynb file itself, one hunk per cell
+    after: list | None = None  # findings left in the new text, at its positions (None: as `findings`)
 
     @property
     def changed(self) -> bool:
@@ -48,12 +49,14 @@ class Report:
         return f.fix is not None and (f.fix.applicability == "safe" or self.unsafe)
 
     def remaining(self) -> list[tuple[FileOutcome, Finding]]:
+        """Findings still in the files: after a write, those of the new text, at their new positions."""
         out = []
         for o in self.outcomes:
-            for f in o.findings:
-                if self.mode == "apply" and not self.diff and f.applied and o.written:
-                    continue
-                out.append((o, f))
+            written = self.mode == "apply" and not self.diff and o.written
+            if written and o.after is not None:
+                out.extend((o, f) for f in o.after)
+                continue
+            out.extend((o, f) for f in o.findings if not (written and f.applied))
         return out
 
     @property

@@ -45,16 +45,17 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
         return outcome, None  # cannot contain a context: not even decoded
     try:
         decoded = decode(raw)
-        result = fix_source(decoded.text, config, unsafe=unsafe)
+        result = fix_source(decoded.text, config=config, unsafe=unsafe)
     except SourceError as exc:
         outcome.error = _error(shown, exc)
         return outcome, None
     except Exception as exc:  # never let one file stop the run
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
-    for finding in result.findings:
+    for finding in [*result.findings, *result.remaining]:
         finding.site = None  # plain data from here on
     outcome.findings = result.findings
+    outcome.after = result.remaining if result.changed else None
     outcome.skipped = [Skipped(s.call.lineno, s.call.col_offset + 1, s.callee, skip_reason(s))
                        for s in result.skipped]
     outcome.old, outcome.new = result.source, result.new_source

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..analysis.contexts import CallSite
+from ..transform import Edit
 
 INTENT = re.compile(r"dropout|\bmc\b|monte[\s_-]*carlo|uncertaint|intent|deliberate|on purpose|purposely", re.I)
 
@@ -27,6 +28,7 @@ class Finding:
     fix: Fix | None
     site: CallSite | None = field(default=None, repr=False, compare=False)
     applied: bool = False
+    edit: Edit | None = None  # where the fix goes in the analysed text
 
 
 @dataclass
