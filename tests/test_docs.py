@@ -106,6 +106,8 @@ def _console(body: str):
 @blocks("console")
 def test_console_blocks(page, index, info, body, tmp_path):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    (tmp_path / "notebooks").mkdir()  # the notebook page's example is the test suite's notebook
+    shutil.copyfile(ROOT / "tests" / "notebooks" / "training_loop.ipynb", tmp_path / "notebooks" / "mnist.ipynb")
     commands = _console(body)
     assert commands and all(argv[0] == "trainfix" for argv, _ in commands), "console blocks run trainfix only"
     missing = sorted({a for argv, _ in commands for a in argv[1:] if "/" in a and not a.startswith("-")
