@@ -118,3 +118,45 @@ def test_no_cache_writes_nothing(tmp_path, run_trainfix):
     (tmp_path / "train.py").write_text(CLEAN)
     run_trainfix("check", "--no-cache", ".", cwd=tmp_path)
     assert not (tmp_path / ".trainfix_cache").exists()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_pool_workers_stop_when_the_run_is_killed(tmp_path):
+    """Killing trainfix (not its process group) must not leave workers writing files in the background."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import trainfix_exe
+
+    _tree(tmp_path, copies=8)
+    proc = subprocess.Popen([trainfix_exe(), "apply", "--no-cache", "-j", "2", "."], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.time() + 30
+    while time.time() < deadline and proc.poll() is None and len(workers) < 2:
+        workers = _children(proc.pid)
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        pytest.skip("the run finished before its workers could be seen")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert workers and not any(_alive(w) for w in workers)

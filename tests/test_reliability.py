@@ -194,6 +194,22 @@ def test_unwritable_folder_under_apply(tmp_path):
     assert_bad_row(p, tmp_path, bad, BUGGY.encode(), None, "cannot write: Permission denied")
 
 
+def test_folder_that_cannot_be_listed(tmp_path):
+    """A folder the walk can't open is an error naming it; the rest of the tree is still fixed."""
+    prefix = unprivileged()
+    make(tmp_path, "good.py", BUGGY)
+    hidden = tmp_path / "private"
+    inside = make(hidden, "bad.py", BUGGY)
+    os.chmod(hidden, 0)
+    try:
+        p = run("apply", ".", cwd=tmp_path, prefix=prefix)
+    finally:
+        os.chmod(hidden, 0o755)
+    err = p.stderr.decode()
+    assert p.returncode == 2 and re.search(r"^\./private: error: cannot list folder: Permission denied", err, re.M), err
+    assert inside.read_text() == BUGGY and (tmp_path / "good.py").read_text() == FIXED
+
+
 def test_fifo_named_py_is_not_read(tmp_path):
     """A named pipe would block a read forever: refused, named; a walk skips it."""
     make(tmp_path, "good.py", BUGGY)

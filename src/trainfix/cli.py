@@ -276,6 +276,9 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
                         _discovery(discoveries, own).is_excluded(path):
                     continue
                 yield path, own
+            for error in discovery.errors:
+                report.add(FileOutcome(error.split(": error:")[0], error=error))
+            discovery.errors.clear()
         else:
             if config.force_exclude and discovery.is_excluded(given):
                 continue

@@ -61,7 +61,15 @@ def _step_def(names: tuple[str, ...]) -> re.Pattern:
 
 def may_have_findings_bytes(raw: bytes, config: Config) -> bool:
     """The same prefilter on undecoded bytes (source encodings are ASCII supersets)."""
-    return b"GradientTape" in raw or any(name.encode() in raw for name in config.step_names)
+    if b"GradientTape" in raw:
+        return True
+    names = [name for name in config.step_names if name.encode() in raw]
+    return bool(names) and _step_def_bytes(tuple(names)).search(raw) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _step_def_bytes(names: tuple[str, ...]) -> re.Pattern:
+    return re.compile(_step_def(names).pattern.encode())
 
 
 def skip_file(text: str) -> bool:
@@ -126,12 +134,13 @@ def _char_col(index: LineIndex, line: int, col: int) -> int:
     return index.offset(line, col) - index.starts[line - 1] + 1
 
 
-def find(text: str, config: Config) -> tuple[list[Finding], list[CallSite], LineIndex | None]:
-    """Findings (enabled, not suppressed) and skipped calls for one source."""
+def find(text: str, config: Config, tree: ast.Module | None = None):
+    """Findings (enabled, not suppressed), skipped calls, the line index and the tree of one source."""
     if skip_file(text) or not may_have_findings(text, config):
-        return [], [], None
+        return [], [], None, None
     index = LineIndex(text)
-    sites = analyze(parse(text), text, config)
+    tree = tree or parse(text)
+    sites = analyze(tree, text, config)
     source = Source({})
     findings, skipped = [], []
     loaded = False
@@ -154,7 +163,7 @@ def find(text: str, config: Config) -> tuple[list[Finding], list[CallSite], Line
         finding.line, finding.column = call.lineno, _char_col(index, call.lineno, call.col_offset)
         finding.end_line, finding.end_column = call.end_lineno, _char_col(index, call.end_lineno, call.end_col_offset)
         findings.append(finding)
-    return findings, skipped, index
+    return findings, skipped, index, tree
 
 
 def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None) -> Result:
@@ -207,7 +216,7 @@ def _deep(fn, *args):
 def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result:
     config = config or Config()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
-    findings, skipped, index = find(text, config)
+    findings, skipped, index, tree = find(text, config)
     edits: list[Edit] = []
     for finding in findings:
         fix = finding.fix
@@ -221,11 +230,11 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result
             edits.append(finding.edit)
             finding.applied = True
     new_text = apply_edits(text, edits) if edits else text
-    remaining = verify(text, new_text, config, unsafe) if edits else [f for f in findings if not f.applied]
+    remaining = verify(tree, new_text, config, unsafe) if edits else [f for f in findings if not f.applied]
     return Result(text, new_text, findings, skipped, remaining)
 
 
-def verify(old: str, new: str, config: Config, unsafe: bool) -> list[Finding]:
+def verify(old: ast.Module | str, new: str, config: Config, unsafe: bool) -> list[Finding]:
     """The new text parses, differs only in `training` arguments, and is stable.
 
     Returns the findings left in the new text (with positions in the new text).
@@ -235,9 +244,10 @@ def verify(old: str, new: str, config: Config, unsafe: bool) -> list[Finding]:
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
-    if _normalized(_ast_parse(old)) != _normalized(new_tree):
+    old_tree = _ast_parse(old) if isinstance(old, str) else old  # the tree analysed first, done with now
+    if _normalized(old_tree) != _normalized(new_tree):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")
-    again, _, _ = find(new, config)
+    again = find(new, config)[0]
     if any(f.fix and (f.fix.applicability == "safe" or unsafe) for f in again):
         raise SourceError("fix verification failed: a second pass would change the file again; file not written")
     return again

@@ -134,6 +134,7 @@ class Discovery:
         self.user_exclude = pathspec.PathSpec.from_lines(self._style, exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
         self._ignores: dict[Path, object] = {}
+        self.errors: list[str] = []  # folders that could not be listed
 
     def _gitignore(self, folder: Path):
         if folder not in self._ignores:
@@ -211,7 +212,8 @@ class Discovery:
                 return
             seen.add(key)
             entries = sorted(os.scandir(real), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            self.errors.append(f"{shown}: error: cannot list folder: {exc.strerror or exc}")
             return
         spec = self._gitignore(Path(real))
         if spec is not None:

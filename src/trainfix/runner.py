@@ -98,6 +98,17 @@ def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bo
     return outcome
 
 
+def _die_with_parent() -> None:
+    """A worker stops when the run is killed, instead of writing on in the background (Linux)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _work(item) -> FileOutcome:
     path, shown, config, unsafe, write = item
     return process_file(path, shown, config, unsafe, write)
@@ -117,7 +128,7 @@ def run_files(items: list[tuple[Path, str, Config]], *, write: bool, cache=None,
     if jobs > 1 and len(todo) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
             done = pool.map(_work, [item for _, item in todo], chunksize=max(1, len(todo) // (jobs * 8)))
             for (i, _), outcome in zip(todo, done):
                 outcomes[i] = outcome
