@@ -8,6 +8,7 @@ with findings or errors are never cached: they are analysed every time.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from .config import Config
 DIRNAME = ".trainfix_cache"
 
 
+@functools.lru_cache(maxsize=64)
 def settings_key(config: Config) -> str:
     relevant = (config.train_functions, config.eval_functions, config.predict_functions, config.model_factories,
                 config.select, config.ignore)
@@ -50,20 +52,20 @@ class Cache:
 
     def is_clean(self, path: Path, config: Config) -> bool:
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
             return False
-        entry = self._table(settings_key(config)).get(str(path.absolute()))
+        entry = self._table(settings_key(config)).get(os.path.abspath(path))
         return entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns
 
     def mark_clean(self, path: Path, config: Config, digest: str, size: int, mtime_ns: int) -> None:
         key = settings_key(config)
-        self._table(key)[str(path.absolute())] = [size, mtime_ns, digest]
+        self._table(key)[os.path.abspath(path)] = [size, mtime_ns, digest]
         self._dirty.add(key)
 
     def forget(self, path: Path, config: Config) -> None:
         key = settings_key(config)
-        if self._table(key).pop(str(path.absolute()), None) is not None:
+        if self._table(key).pop(os.path.abspath(path), None) is not None:
             self._dirty.add(key)
 
     def save(self) -> None:

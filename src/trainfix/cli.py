@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import ALL_CODES, Config, ConfigError, load
+from .config import ALL_CODES, Config, ConfigError, has_table, load_pyproject
 from .formats import FORMATS
 from .report import FileOutcome, Report, unified_diff
 
@@ -161,16 +161,28 @@ class Settings:
 
     def __init__(self, kw: dict):
         self.kw = kw
-        self._by_dir: dict[Path, Config] = {}
+        self._nearest: dict[str, Path | None] = {}  # folder -> its pyproject.toml with [tool.trainfix]
+        self._configs: dict[Path | None, Config] = {}
 
-    def for_path(self, path: Path) -> Config:
-        folder = path.absolute() if path.is_dir() else path.absolute().parent
-        if folder not in self._by_dir:
-            self._by_dir[folder] = _settings(load(folder), self.kw)
-        return self._by_dir[folder]
+    def _find(self, folder: str) -> Path | None:
+        if folder not in self._nearest:
+            candidate = Path(folder, "pyproject.toml")
+            parent = os.path.dirname(folder)
+            self._nearest[folder] = candidate if has_table(candidate) else \
+                (self._find(parent) if parent != folder else None)
+        return self._nearest[folder]
+
+    def for_path(self, path: Path, is_file: bool = False) -> Config:
+        full = os.path.abspath(path)  # one lookup per folder, shared by its files and sub-folders
+        pyproject = self._find(os.path.dirname(full) if is_file or not os.path.isdir(full) else full)
+        if pyproject not in self._configs:
+            self._configs[pyproject] = _settings(load_pyproject(pyproject), self.kw)
+        return self._configs[pyproject]
 
 
 def _shown(path: Path) -> str:
+    if not path.is_absolute() and not path.as_posix().startswith(".."):
+        return path.as_posix()
     try:
         rel = os.path.relpath(path)
         return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
@@ -267,7 +279,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
         if given.is_dir():
             for path in discovery.walk(given):
                 try:
-                    own = settings.for_path(path)
+                    own = settings.for_path(path, is_file=True)
                 except ConfigError as exc:
                     report.add(FileOutcome(_shown(path), error=f"{_shown(path)}: error: {exc}"))
                     continue

@@ -112,20 +112,29 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml upward from `start` that has a [tool.trainfix] table."""
     start = start.resolve()
     for folder in [start, *start.parents] if start.is_dir() else list(start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{candidate}: cannot read: {exc}") from exc
-            if "trainfix" in data.get("tool", {}):
-                return candidate
+        if has_table(folder / "pyproject.toml"):
+            return folder / "pyproject.toml"
     return None
+
+
+def has_table(candidate: Path) -> bool:
+    """`candidate` is a readable pyproject.toml with a [tool.trainfix] table."""
+    if not candidate.is_file():
+        return False
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{candidate}: cannot read: {exc}") from exc
+    return "trainfix" in data.get("tool", {})
 
 
 def load(path: Path) -> Config:
     """Config for files under `path` (a file or folder): the nearest table upward, else defaults."""
-    pyproject = find_pyproject(path)
+    return load_pyproject(find_pyproject(path))
+
+
+def load_pyproject(pyproject: Path | None) -> Config:
+    """The Config a found pyproject.toml (or None: defaults) sets."""
     if pyproject is None:
         return Config()
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))

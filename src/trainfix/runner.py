@@ -98,6 +98,19 @@ def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bo
     return outcome
 
 
+_CONFIGS: list[Config] = []
+
+
+def _init_worker(configs: list[Config]) -> None:
+    _CONFIGS[:] = configs
+    _die_with_parent()
+
+
+def _work_indexed(task) -> FileOutcome:
+    path, shown, index, unsafe, write = task
+    return process_file(path, shown, _CONFIGS[index], unsafe, write)
+
+
 def _die_with_parent() -> None:
     """A worker stops when the run is killed, instead of writing on in the background (Linux)."""
     try:
@@ -128,8 +141,12 @@ def run_files(items: list[tuple[Path, str, Config]], *, write: bool, cache=None,
     if jobs > 1 and len(todo) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
-            done = pool.map(_work, [item for _, item in todo], chunksize=max(1, len(todo) // (jobs * 8)))
+        # the settings go to each worker once; a task carries an index into them
+        configs = list({id(item[2]): item[2] for _, item in todo}.values())
+        slot = {id(c): i for i, c in enumerate(configs)}
+        tasks = [(path, shown, slot[id(config)], unsafe, write) for _, (path, shown, config, unsafe, write) in todo]
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(configs,)) as pool:
+            done = pool.map(_work_indexed, tasks, chunksize=max(1, len(todo) // (jobs * 8)))
             for (i, _), outcome in zip(todo, done):
                 outcomes[i] = outcome
                 if progress:
