@@ -6,7 +6,6 @@ from pathlib import Path
 
 from .config import Config
 from .engine import SourceError, fix_source, may_have_findings_bytes
-from .files import write_atomic
 from .notebook import Notebook, NotebookError, parse_notebook
 from .report import FileOutcome, skip_reason
 
@@ -37,7 +36,7 @@ def _error(shown: str, exc: NotebookError | SourceError, nb: Notebook | None = N
 
 def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe: bool, write: bool,
                      digest: str) -> FileOutcome:
-    from .runner import Skipped
+    from .runner import Skipped, write_file
 
     outcome = FileOutcome(shown)
     if not may_have_findings_bytes(raw, config):
@@ -65,11 +64,5 @@ def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe:
     outcome.cells = nb.changed_cells(result.new_source)
     outcome.diff_text = nb.diff(result.new_source, f"a/{shown}", f"b/{shown}")
     if write:
-        try:
-            write_atomic(path, new_raw, digest)
-            outcome.written = True
-        except SourceError as exc:
-            outcome.error = _error(shown, exc)
-        except OSError as exc:
-            outcome.error = f"{shown}: error: cannot write: {exc.strerror or exc}"
+        write_file(outcome, path, new_raw, digest)
     return outcome

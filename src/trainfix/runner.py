@@ -84,15 +84,7 @@ def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bo
     else:
         outcome, new = process_text(shown, raw, config, unsafe)
         if new is not None and write:
-            try:
-                write_atomic(path, new, digest)
-                outcome.written = True
-            except SourceError as exc:
-                outcome.error = _error(shown, exc)
-            except OSError as exc:
-                outcome.error = f"{shown}: error: cannot write: {exc.strerror or exc}"
-            except Exception as exc:  # never let one file stop the run
-                outcome.error = f"{shown}: error: internal error while writing: {type(exc).__name__}: {exc}"
+            write_file(outcome, path, new, digest)
     if not outcome.findings and not outcome.error:
         outcome.stamp = (st.st_size, st.st_mtime_ns, digest)
     return outcome
@@ -109,6 +101,19 @@ def _init_worker(configs: list[Config]) -> None:
 def _work_indexed(task) -> FileOutcome:
     path, shown, index, unsafe, write = task
     return process_file(path, shown, _CONFIGS[index], unsafe, write)
+
+
+def write_file(outcome: FileOutcome, path: Path, data: bytes, digest: str) -> None:
+    """Write atomically; a failure becomes the outcome's error, never an exception."""
+    try:
+        write_atomic(path, data, digest)
+        outcome.written = True
+    except SourceError as exc:
+        outcome.error = _error(outcome.path, exc)
+    except OSError as exc:
+        outcome.error = f"{outcome.path}: error: cannot write: {exc.strerror or exc}"
+    except Exception as exc:  # never let one file stop the run
+        outcome.error = f"{outcome.path}: error: internal error while writing: {type(exc).__name__}: {exc}"
 
 
 def _die_with_parent() -> None:

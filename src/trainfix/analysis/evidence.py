@@ -385,9 +385,6 @@ class Evidence:
     def is_frozen(self, cls: ast.ClassDef, attr: str) -> bool:
         return any(attr in self.class_facts.get(c, {}).get("frozen", ()) for c in self.local_bases(cls))
 
-    def frozen_names(self) -> set:
-        return self._frozen_names
-
     # -- keys identify a model across the module -------------------------------
     def model_key(self, expr: ast.AST, scope: Scope):
         """A hashable identity for `name`, `self` or `self.attr`; None otherwise."""
@@ -415,22 +412,17 @@ class Evidence:
     # -- facts collected once ------------------------------------------------------
     def _collect_class_facts(self) -> None:
         self.class_facts: dict = {}
-        self._frozen_names: set = set()
         for target, value, scope in self.t.attr_stores:
             cls = self.t.self_class(target.value, scope)
             if cls is not None:
                 facts = self.class_facts.setdefault(cls, {})
                 facts.setdefault("stores", {}).setdefault(target.attr, []).append((value, scope))
-            # `x.trainable = False` freezes x (self.backbone or a module-level name)
-            if target.attr == "trainable" and isinstance(value, ast.Constant) and value.value is False:
-                owner = target.value
-                if isinstance(owner, ast.Attribute):
-                    owner_cls = self.t.self_class(owner.value, scope)
-                    if owner_cls is not None:
-                        self.class_facts.setdefault(owner_cls, {}).setdefault("frozen", set()).add(owner.attr)
-                key = self.model_key(owner, scope)
-                if key is not None:
-                    self._frozen_names.add(key)
+            # `self.backbone.trainable = False`: a sub-layer that self.trainable_variables excludes
+            if target.attr == "trainable" and isinstance(value, ast.Constant) and value.value is False \
+                    and isinstance(target.value, ast.Attribute):
+                owner_cls = self.t.self_class(target.value.value, scope)
+                if owner_cls is not None:
+                    self.class_facts.setdefault(owner_cls, {}).setdefault("frozen", set()).add(target.value.attr)
         for node, scope in self.t.attr_loads:
             if node.attr in WEIGHT_ATTRS and isinstance(node.value, ast.Attribute):
                 cls = self.t.self_class(node.value.value, scope)
