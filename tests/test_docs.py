@@ -165,4 +165,4 @@ def test_api_page_names_the_public_api():
     for name in ("fix_source", "Result", "Finding", "Config", "SourceError", "ConfigError"):
         assert name in api
         assert hasattr(trainfix, name) or name == "Finding"
-    assert f"`fix_source(text, *, config=None, unsafe=None) -> Result`" in api
+    assert "`fix_source(text, *, config=None, unsafe=None) -> Result`" in api

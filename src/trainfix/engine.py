@@ -140,7 +140,7 @@ def find(text: str, config: Config, tree: ast.Module | None = None):
         return [], [], None, None
     index = LineIndex(text)
     tree = tree or parse(text)
-    sites = analyze(tree, text, config)
+    sites = analyze(tree, text, config, index)
     source = Source({})
     findings, skipped = [], []
     loaded = False

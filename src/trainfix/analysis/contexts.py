@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ast
 import builtins
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..config import Config
 from ..transform import LineIndex
-from .evidence import WEIGHT_ATTRS, Evidence, binding_key
+from .evidence import WEIGHT_ATTRS, Evidence
 from .scope import SCOPE_NODES, Scope, ScopeTree, own_nodes, param_names
 
 TAPE_NAMES = {
@@ -62,19 +62,14 @@ class CallSite:
     skip_reason: str = ""
 
 
-@dataclass
-class Analysis:
-    sites: list[CallSite] = field(default_factory=list)
-
-
 def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
     return isinstance(expr, ast.Call) and tree.qualname(expr.func, scope) in TAPE_NAMES
 
 
 class Analyzer:
-    def __init__(self, module: ast.Module, config: Config, source: str):
+    def __init__(self, module: ast.Module, config: Config, source: str, index: LineIndex | None = None):
         self.source = source
-        self.index = LineIndex(source)
+        self.index = index or LineIndex(source)
         self.config = config
         self.t = ScopeTree(module)
         self.ev = Evidence(self.t, config.model_factories, source)
@@ -579,6 +574,6 @@ def _contains(tree: ast.AST, target: ast.AST) -> bool:
     return any(node is target for node in ast.walk(tree))
 
 
-def analyze(module: ast.Module, source: str, config: Config) -> list[CallSite]:
+def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None) -> list[CallSite]:
     """Every call met in a training/eval context, in source order."""
-    return Analyzer(module, config, source).run()
+    return Analyzer(module, config, source, index).run()
