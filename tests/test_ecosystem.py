@@ -444,7 +444,7 @@ def test_show_skipped_gives_every_call_left_alone_and_why(tmp_path):
     assert by_line[12] == "not trained in this step"
     assert by_line[13] == "suppressed (TRN001)"
     assert by_line[14] == "arguments unpacked with * or **"
-    assert "unknown callee" in by_line[15]
+    assert by_line[15] == "bound to `keras.losses.MeanSquaredError(...)`, not a Keras model"
     assert by_line[23] == "input-gradient tape"
     assert p.out.rstrip().endswith("All checks passed!")
     # nothing is skipped silently: without the flag, no such lines

@@ -155,6 +155,8 @@ def find(text: str, config: Config, tree: ast.Module | None = None):
             finding = rules.check(site, source)
         call = site.call
         if not config.enabled(finding.code):
+            site.skip_reason = f"{finding.code} not selected"
+            skipped.append(site)
             continue
         if suppressed(finding.code, source.comments.get(call.lineno, "")):
             site.skip_reason = f"suppressed ({finding.code})"

@@ -419,9 +419,9 @@ class Analyzer:
         model = local_fn is None and self.ev.is_model(func, scope)
         if local_fn is None and not model:
             builtin = isinstance(func, ast.Name) and func.id in BUILTINS and not self.t.lookup(func.id, scope)
-            if isinstance(func, (ast.Name, ast.Attribute)) and not builtin and \
-                    self.ev.resolve_callable(func, scope) is None:
-                self.sites.append(CallSite(call, ctx, callee, False, skip_reason="unknown callee"))
+            target = self.ev.resolve_callable(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+            if isinstance(func, (ast.Name, ast.Attribute)) and not builtin and (target is None or target[0] == "def"):
+                self.sites.append(CallSite(call, ctx, callee, False, skip_reason=self.ev.why_not_model(func, scope)))
             return
         site = CallSite(call, ctx, callee, True)
         self._read_training(site, call, local_fn, scope)

@@ -363,6 +363,32 @@ class Evidence:
                     return [a.arg for a in [*node.args.posonlyargs, *node.args.args]][1:]
         return None
 
+    def why_not_model(self, func: ast.AST, scope: Scope) -> str:
+        """For --show-skipped: what a callee that is not provably a model is, when visible."""
+        values = []
+        if isinstance(func, ast.Name):
+            bindings = self.t.lookup(func.id, scope)
+            if any(b.kind == "def" for b in bindings):
+                return "a local function without a `training` parameter"
+            values = [(b.node, b.scope) for b in bindings if b.kind == "assign"]
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                self.t.self_class(func.value, scope) is None:
+            owner = self.why_not_model(func.value, scope)
+            if owner.startswith("bound to"):
+                return f"a method of an object {owner}"
+        elif isinstance(func, ast.Attribute) and self.t.self_class(func.value, scope) is not None:
+            cls = self.t.self_class(func.value, scope)
+            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
+                      .get(func.attr, ()) if v[0] is not None]
+        for value, value_scope in values:
+            if isinstance(value, ast.Lambda):
+                return "a lambda, not a Keras model"
+            if isinstance(value, ast.Call):
+                target = self.resolve_callable(value.func, value_scope)
+                if target and target[0] == "qual" and is_not_model(target[1]):
+                    return f"bound to `{target[1]}(...)`, not a Keras model"
+        return "unknown callee: nothing proves it is a Keras model"
+
     def _type_only(self, node: ast.AST) -> bool:
         """`super(Cls, self)`, `isinstance(x, Cls)`: reads that never build an instance."""
         call = self.t.arg_of.get(id(node))
