@@ -504,3 +504,74 @@ def test_training_false_on_explanation_gradients_is_unsafe():
     assert finding.code == "TRN002" and finding.fix.applicability == "unsafe"
     assert fix_source(before).new_source == before
     assert "training=True" in fix_source(before, unsafe=True).new_source
+
+
+def test_deliberate_inference_pass_keeps_training_false_unless_unsafe():
+    """AdaMatch calls the trained model twice, once in inference mode on purpose."""
+    before = src("""
+        class AdaMatch(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.model = keras.Sequential([keras.layers.Dense(1)])
+
+            def train_step(self, data):
+                x, x_src = data
+                with tf.GradientTape() as tape:
+                    logits = self.model(x, training=True)
+                    logits_src = self.model(x_src, training=False)
+                    loss = tf.reduce_mean(logits) + tf.reduce_mean(logits_src)
+                grads = tape.gradient(loss, self.model.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        """)
+    [finding] = fix_source(before).findings
+    assert finding.code == "TRN002" and finding.fix.applicability == "unsafe"
+    assert fix_source(before).new_source == before
+
+
+@pytest.mark.parametrize("comment", ["# No BatchNorm update.", "# keep BN statistics frozen", "# inference mode on purpose"])
+def test_comment_giving_the_reason_keeps_training_false_unless_unsafe(comment):
+    before = src(f"""
+        model = keras.Sequential([keras.layers.Dense(1)])
+        opt = keras.optimizers.SGD()
+
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(model(x, training=False))  {comment}
+            opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        """)
+    [finding] = fix_source(before).findings
+    assert finding.fix.applicability == "unsafe"
+
+
+def test_monte_carlo_comment_on_the_closing_line_of_a_call():
+    before = src("""
+        model = keras.Sequential([keras.layers.Dropout(0.5)])
+
+        def test_step(x):
+            return model(
+                x, training=True
+            )  # Monte Carlo dropout
+        """)
+    [finding] = fix_source(before).findings
+    assert finding.code == "TRN004" and finding.fix.applicability == "unsafe"
+
+
+def test_unresolved_tape_module_is_still_a_tape():
+    """A notebook whose `import tensorflow as tf` cell is missing: outside-tape calls stay untouched."""
+    before = """import keras
+
+
+class GAN(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.generator = keras.Sequential([keras.layers.Dense(4)])
+        self.discriminator = keras.Sequential([keras.layers.Dense(1)])
+
+    def train_step(self, z):
+        fake = self.generator(z)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(self.discriminator(fake))
+        grads = tape.gradient(loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+"""
+    assert fix_source(before).new_source == before

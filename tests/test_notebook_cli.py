@@ -100,3 +100,14 @@ def test_github_and_sarif_point_into_the_ipynb_text(tmp_path, run_trainfix):
     log = json.loads(run_trainfix("check", "--output-format", "sarif", nb.name, cwd=tmp_path).stdout)
     region = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (line, col)
+
+
+def test_notebook_of_another_language_is_skipped(tmp_path, run_trainfix):
+    """An R notebook that happens to mention GradientTape is not Python: skipped, not an error."""
+    nb = stage(tmp_path, "clean.ipynb")
+    data = json.loads(nb.read_bytes())
+    data["metadata"]["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    data["metadata"]["language_info"] = {"name": "R"}
+    nb.write_text(json.dumps(data, indent=1))
+    p = run_trainfix("check", nb.name, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr.decode()

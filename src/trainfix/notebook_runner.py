@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .config import Config
 from .engine import SourceError, fix_source, may_have_findings_bytes
-from .notebook import Notebook, NotebookError, parse_notebook
+from .notebook import Notebook, NotebookError, NotPythonNotebookError, parse_notebook
 from .report import FileOutcome, skip_reason
 
 
@@ -46,6 +46,8 @@ def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe:
         nb = parse_notebook(raw)
         result = fix_source(nb.source, config=config, unsafe=unsafe)
         new_raw = nb.render(result.new_source) if result.changed else raw
+    except NotPythonNotebookError:
+        return outcome  # an R or Julia notebook has no Keras code to check
     except (NotebookError, SourceError) as exc:
         outcome.error = _error(shown, exc, nb)
         return outcome

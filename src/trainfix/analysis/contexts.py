@@ -60,6 +60,8 @@ class CallSite:
     in_loop: bool = False
     forward: str | None = None  # enclosing step's `training` parameter to forward
     skip_reason: str = ""
+    key: tuple | None = None  # the callee's identity (see Evidence.model_key)
+    also_true: bool = False  # the same model is called with training=True in the same context
 
 
 def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
@@ -312,6 +314,8 @@ class Analyzer:
             f = call.func
             if isinstance(f, ast.Attribute) and f.attr in APPLY_METHODS:
                 target = _arg(call, 1, "var_list") if f.attr != "apply_gradients" else _arg(call, 0, "grads_and_vars")
+                if isinstance(target, ast.Call) and getattr(target.func, "id", None) == "zip" and len(target.args) == 2:
+                    target = target.args[1]  # zip(grads, variables): the variables say what is updated
                 if target is None:
                     continue
                 tags = self.classify(target, scope, None, set())
@@ -320,10 +324,14 @@ class Analyzer:
         return tuple(sorted(out, key=lambda x: x[0]))
 
     def _has_tape(self, fn: ast.AST, scope: Scope) -> bool:
+        """Any tape, even one spelt through a name the imports don't resolve (a notebook without its import cell)."""
         for node in own_nodes(fn):
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
-                    if _is_tape_call(item.context_expr, self.t, scope):
+                    expr = item.context_expr
+                    if _is_tape_call(expr, self.t, scope) or (
+                            isinstance(expr, ast.Call) and getattr(expr.func, "attr", getattr(expr.func, "id", None))
+                            == "GradientTape"):
                         return True
         return False
 
@@ -343,6 +351,9 @@ class Analyzer:
             else:
                 self._walk_withs(scope)
         self.sites.sort(key=lambda s: (s.call.lineno, s.call.col_offset))
+        called_true = {(id(s.context), s.key) for s in self.sites if s.key is not None and s.state == "true"}
+        for site in self.sites:
+            site.also_true = site.key is not None and (id(site.context), site.key) in called_true
         return self.sites
 
     def _walk_withs(self, scope: Scope) -> None:
@@ -424,6 +435,7 @@ class Analyzer:
                 self.sites.append(CallSite(call, ctx, callee, False, skip_reason=self.ev.why_not_model(func, scope)))
             return
         site = CallSite(call, ctx, callee, True)
+        site.key = self.ev.model_key(func, scope) if local_fn is None else ("fn", id(local_fn[0]))
         self._read_training(site, call, local_fn, scope)
         site.in_loop = in_loop
         if ctx.function is not None and "training" in param_names(ctx.function):

@@ -8,6 +8,9 @@ from ..analysis.contexts import CallSite
 from ..transform import Edit
 
 INTENT = re.compile(r"dropout|\bmc\b|monte[\s_-]*carlo|uncertaint|intent|deliberate|on purpose|purposely", re.I)
+# a comment saying why a trained model is called in inference mode (AdaMatch's "No BatchNorm update")
+KEEP_INFERENCE = re.compile(INTENT.pattern + r"|batch\s*norm|\bbn\b|inference|frozen|freez|statistic|no\b.{0,20}update",
+                            re.I)
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,9 @@ class Source:
 
     comments: dict[int, str]  # line -> comment text on that line
 
-    def comment_near(self, line: int) -> str:
-        return " ".join(self.comments.get(n, "") for n in (line - 1, line))
+    def comment_near(self, call) -> str:
+        """Comments on the line above the call and on every line it spans."""
+        return " ".join(self.comments.get(n, "") for n in range(call.lineno - 1, call.end_lineno + 1))
 
 
 def trained_subject(site: CallSite) -> str:
@@ -51,9 +55,9 @@ def training_value(site: CallSite, literal: str) -> str:
     return site.forward or literal
 
 
-def trained_fix(site: CallSite, verb: str, explicit_required: bool) -> Fix | None:
+def trained_fix(site: CallSite, verb: str, explicit_required: bool, deliberate: bool = False) -> Fix | None:
     if not site.fixable:
         return None
-    safe = site.trained is True and (site.explicit or not explicit_required)
+    safe = site.trained is True and (site.explicit or not explicit_required) and not deliberate
     value = training_value(site, "True")
     return Fix("safe" if safe else "unsafe", f"{verb} `training={value}`", value)

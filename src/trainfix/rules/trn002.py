@@ -53,13 +53,17 @@ sources and those gradients reach an optimizer in the same function.
 Otherwise (sources that can't be resolved, a sub-layer trained only through
 `self.trainable_variables`, a train step without a tape, gradients returned
 for another purpose such as an explanation) the explicit `False` may be
-deliberate, so the fix is unsafe. A positional `False` is rewritten as the
+deliberate, so the fix is unsafe. It is unsafe as well when the same model is
+also called with `training=True` in that tape (a second, inference-mode pass
+as in AdaMatch), or when a comment on the call or the line above mentions
+BatchNorm, inference, frozen statistics, no update, dropout or intent.
+A positional `False` is rewritten as the
 keyword: Keras 3 rejects positional booleans.
 """
 from __future__ import annotations
 
 from ..analysis.contexts import CallSite
-from .base import Finding, Source, trained_fix, trained_subject
+from .base import KEEP_INFERENCE, Finding, Source, trained_fix, trained_subject
 
 CODE = "TRN002"
 NAME = "trained-model-training-false"
@@ -87,5 +91,7 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state != "false":
         return None
+    # the same model also called with training=True here, or a comment giving the reason: on purpose
+    deliberate = site.also_true or bool(KEEP_INFERENCE.search(source.comment_near(site.call)))
     return Finding(CODE, f"{trained_subject(site)} called with `training=False`", 0, 0, 0, 0,
-                   trained_fix(site, "Replace with", True))
+                   trained_fix(site, "Replace with", True, deliberate))

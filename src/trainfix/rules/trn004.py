@@ -70,7 +70,7 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind not in ("eval", "predict") or site.method or site.state != "true":
         return None
-    deliberate = site.context.kind == "predict" or site.in_loop or INTENT.search(source.comment_near(site.call.lineno))
+    deliberate = site.context.kind == "predict" or site.in_loop or INTENT.search(source.comment_near(site.call))
     value = training_value(site, "False")
     fix = Fix("unsafe" if deliberate else "safe", f"Replace with `training={value}`", value) if site.fixable else None
     return Finding(CODE, f"Model `{site.callee}` called with `training=True` in an evaluation step", 0, 0, 0, 0, fix)
