@@ -81,7 +81,7 @@ def main() -> int:
     drop_cache()
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "train.py"
-        one.write_text(Path(__file__).resolve().parent.joinpath("one_file.py").read_text())
+        one.write_text((Path(__file__).resolve().parent.parent / "examples" / "train_custom_loop.py").read_text())
         single_t, single_rss = median([trainfix, "check", "--no-cache", "-q", "--exit-zero", str(one)], Path(tmp),
                                       args.runs)
 
