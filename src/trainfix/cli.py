@@ -210,7 +210,7 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     from .runner import process_text, run_files
 
     files = []
-    for path, config in _targets(paths, settings, report, stdin_filename):
+    for path, config, shown in _targets(paths, settings, report, stdin_filename):
         if str(path) == "-":
             raw = sys.stdin.buffer.read()
             if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
@@ -223,7 +223,7 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
                 sys.stdout.buffer.write(new if new is not None else raw)
                 sys.stdout.flush()
         else:
-            files.append((path, _shown(path), config))
+            files.append((path, shown, config))
     cache = None
     if kw["cache"] and base.cache and not show_skipped and files:
         from .cache import Cache, project_root
@@ -265,7 +265,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             if stdin_filename and config.force_exclude and \
                     _discovery(discoveries, config).is_excluded(Path(stdin_filename)):
                 config = None
-            yield given, config
+            yield given, config, None
             continue
         try:
             config = settings.for_path(given if given.exists() else given.parent)
@@ -277,24 +277,25 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             continue
         discovery = _discovery(discoveries, config)
         if given.is_dir():
-            for path in discovery.walk(given):
+            for path, shown in discovery.walk(given):
+                shown = _shown(Path(shown))
                 try:
                     own = settings.for_path(path, is_file=True)
                 except ConfigError as exc:
-                    report.add(FileOutcome(_shown(path), error=f"{_shown(path)}: error: {exc}"))
+                    report.add(FileOutcome(shown, error=f"{shown}: error: {exc}"))
                     continue
                 # a nested project's own [tool.trainfix] excludes apply to its files too
                 if own.source != config.source and (own.exclude or own.extend_exclude) and \
                         _discovery(discoveries, own).is_excluded(path):
                     continue
-                yield path, own
+                yield path, own, shown
             for error in discovery.errors:
                 report.add(FileOutcome(error.split(": error:")[0], error=error))
             discovery.errors.clear()
         else:
             if config.force_exclude and discovery.is_excluded(given):
                 continue
-            yield given, config
+            yield given, config, _shown(given)
 
 
 def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool, statistics: bool,

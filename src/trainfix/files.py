@@ -197,13 +197,14 @@ class Discovery:
                    for folder, spec in ((Path(f), sp) for f, sp in chain) if real.is_relative_to(folder))
 
     def walk(self, root: Path):
-        """Yield source files under `root` once each (symlink loops are not followed twice)."""
+        """Yield (absolute path, path as shown) of the source files under `root`, once each
+        (symlink loops are not followed twice)."""
         top = str(root.absolute())
         chain = self._ancestor_chain(Path(top))
         seen: set = set()
         shown_root = str(root)
         for real, shown in self._walk(top, shown_root, top, chain, seen):
-            yield Path(shown)
+            yield Path(real), shown
 
     def _walk(self, real: str, shown: str, top: str, chain, seen):
         try:
