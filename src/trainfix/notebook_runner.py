@@ -7,7 +7,7 @@ from pathlib import Path
 from .config import Config
 from .engine import SourceError, fix_source, may_have_findings_bytes
 from .notebook import Notebook, NotebookError, NotPythonNotebookError, parse_notebook
-from .report import FileOutcome, skip_reason
+from .report import FileOutcome
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _error(shown: str, exc: NotebookError | SourceError, nb: Notebook | None = N
 
 def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe: bool, write: bool,
                      digest: str) -> FileOutcome:
-    from .runner import Skipped, write_file
+    from .runner import take_findings, write_file
 
     outcome = FileOutcome(shown)
     if not may_have_findings_bytes(raw, config):
@@ -45,26 +45,23 @@ def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe:
     try:
         nb = parse_notebook(raw)
         result = fix_source(nb.source, config=config, unsafe=unsafe)
-        new_raw = nb.render(result.new_source) if result.changed else raw
+        # one rewrite of the JSON: the file for apply, the diff of the file otherwise
+        new_raw = nb.render(result.new_source) if result.changed and write else None
+        diff = nb.diff(result.new_source, f"a/{shown}", f"b/{shown}") if result.changed and not write else None
     except NotPythonNotebookError:
         return outcome  # an R or Julia notebook has no Keras code to check
     except (NotebookError, SourceError) as exc:
         outcome.error = _error(shown, exc, nb)
         return outcome
-    skipped = [s for s in result.skipped]
     lines = {f.line for f in result.findings} | {f.end_line for f in result.findings} | \
-        {s.call.lineno for s in skipped}
+        {s.call.lineno for s in result.skipped}
     points = {(f.line, f.column) for f in result.findings} | {(f.end_line, f.end_column) for f in result.findings}
     outcome.locate = Locator({n: nb.locate(n) for n in lines}, {p: nb.file_position(*p) for p in points})
-    for f in result.findings:
-        f.site = None
-    outcome.findings = result.findings
-    outcome.skipped = [Skipped(s.call.lineno, s.call.col_offset + 1, s.callee, skip_reason(s)) for s in skipped]
+    take_findings(outcome, result)
     if not result.changed:
         return outcome
     outcome.old, outcome.new = result.source, result.new_source
-    outcome.cells = nb.changed_cells(result.new_source)
-    outcome.diff_text = nb.diff(result.new_source, f"a/{shown}", f"b/{shown}")
+    outcome.diff_text = diff
     if write:
         write_file(outcome, path, new_raw, digest)
     return outcome

@@ -19,7 +19,6 @@ class FileOutcome:
     error: str | None = None  # "line:col: reason" style message, already formatted
     skipped: list = field(default_factory=list)
     locate: object = None  # notebook: line -> (cell, line in cell)
-    cells: list = field(default_factory=list)  # notebook: [(cell, old, new)] for --diff
     stamp: tuple | None = None  # (size, mtime_ns, sha256) of a file with nothing to report
     diff_text: str | None = None  # notebook: a diff of the .ipynb file itself, one hunk per cell
     after: list | None = None  # findings left in the new text, at its positions (None: as `findings`)
@@ -157,14 +156,12 @@ class Report:
         return [(code, n, k) for code, (n, k) in sorted(counts.items())]
 
 
-def unified_diff(path: str, old: str, new: str, label: str | None = None) -> str:
+def unified_diff(path: str, old: str, new: str) -> str:
     """A `git apply`-able unified diff; keeps CRLF and marks a missing final newline."""
     a, b = _lines(old), _lines(new)
     name = path.replace("\\", "/").lstrip("/")
     lines = list(difflib.unified_diff(a, b, f"a/{name}", f"b/{name}", lineterm="\n"))
     out = []
-    if label:
-        out.append(f"# {label}\n")
     for line in lines:
         if line.endswith("\n"):
             out.append(line)

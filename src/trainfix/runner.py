@@ -52,16 +52,21 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
     except Exception as exc:  # never let one file stop the run
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
-    for finding in [*result.findings, *result.remaining]:
-        finding.site = None  # plain data from here on
-    outcome.findings = result.findings
+    take_findings(outcome, result)
     outcome.after = result.remaining if result.changed else None
-    outcome.skipped = [Skipped(s.call.lineno, s.call.col_offset + 1, s.callee, skip_reason(s))
-                       for s in result.skipped]
     outcome.old, outcome.new = result.source, result.new_source
     if not result.changed:
         return outcome, None
     return outcome, result.new_source.encode(decoded.encoding)
+
+
+def take_findings(outcome: FileOutcome, result) -> None:
+    """Findings and skipped calls as plain data (no syntax trees), so outcomes cross processes cheaply."""
+    for finding in [*result.findings, *result.remaining]:
+        finding.site = None
+    outcome.findings = result.findings
+    outcome.skipped = [Skipped(s.call.lineno, s.call.col_offset + 1, s.callee, skip_reason(s))
+                       for s in result.skipped]
 
 
 def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bool) -> FileOutcome:
