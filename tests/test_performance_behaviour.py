@@ -34,6 +34,34 @@ def test_prefilter_is_exact(case):
     assert analyze(ast.parse(stripped), stripped, Config()) == []  # analysis run without the prefilter
 
 
+STEP_SPELLINGS = [
+    "def train_step(self, data):\n    pass\n",
+    "def  train_step (self, data):\n    pass\n",
+    "def\ttest_step\f(self, data):\n    pass\n",
+    "def \\\n    train_step(self, data):\n    pass\n",
+    "def train_step \\\r\n(self, data):\n    pass\n",
+    "async def predict_step(self, data):\n    pass\n",
+    "def train_step[T](self, data: T):\n    pass\n",  # 3.12 generics
+]
+
+
+@pytest.mark.parametrize("text", STEP_SPELLINGS)
+def test_prefilter_accepts_every_spelling_of_a_step_definition(text):
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        pytest.skip("syntax newer than this Python")
+    assert tree.body[0].name in Config().step_names
+    assert may_have_findings(text, Config()) and may_have_findings_bytes(text.encode(), Config())
+
+
+def test_prefilter_rejects_names_that_only_contain_a_step_name():
+    for text in ("def train_steps(self):\n", "def my_train_step(self):\n", "train_step = 1\n", "x.train_step(1)\n"):
+        assert not may_have_findings(text, Config()), text
+    assert not may_have_findings("def train_step(self):\n", Config(train_functions=(), eval_functions=(),
+                                                                       predict_functions=()))
+
+
 PLAIN_CASES = [c for c in CASES if "config" not in (c / "case.toml").read_text()]
 
 
@@ -59,6 +87,21 @@ def test_parallel_equals_serial_and_cache_equals_no_cache(tmp_path, run_trainfix
     assert _json(run_trainfix, tree) == serial  # fills the cache
     assert (tree / ".trainfix_cache" / ".gitignore").is_file()
     assert _json(run_trainfix, tree) == serial  # served partly from the cache
+
+
+def test_a_big_candidate_goes_to_the_pool_with_the_same_result(tmp_path, run_trainfix):
+    """A few files, one of them big: the pool starts on bytes, not on the number of files."""
+    import trainfix.runner
+
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    filler = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(9000))
+    (tmp_path / "big.py").write_text(filler + (PLAIN_CASES[0] / "before.py").read_text())
+    assert (tmp_path / "big.py").stat().st_size > trainfix.runner.POOL_MIN_BYTES
+    for case in PLAIN_CASES[1:4]:
+        shutil.copyfile(case / "before.py", tmp_path / f"{case.name}.py")
+    serial = _json(run_trainfix, tmp_path, "-j", "1", "--no-cache")
+    assert any("big.py" in r for r in serial)
+    assert _json(run_trainfix, tmp_path, "-j", "2", "--no-cache") == serial
 
 
 def test_apply_in_parallel_matches_cases(tmp_path, run_trainfix):

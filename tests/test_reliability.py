@@ -205,7 +205,7 @@ def test_folder_that_cannot_be_listed(tmp_path):
     finally:
         os.chmod(hidden, 0o755)
     err = p.stderr.decode()
-    assert p.returncode == 2 and re.search(r"^\./private: error: cannot list folder: Permission denied", err, re.M), err
+    assert p.returncode == 2 and re.search(r"^private: error: cannot list folder: Permission denied", err, re.M), err
     assert inside.read_text() == BUGGY and (tmp_path / "good.py").read_text() == FIXED
 
 
@@ -476,6 +476,20 @@ def test_symlinked_file_is_fixed_through_the_link_once(tmp_path):
     assert real.read_text() == FIXED
     assert "Fixed 2 findings in 2 files." in p.stdout.decode() + p.stderr.decode()
     assert temp_files(tmp_path) == []
+
+
+def test_files_reached_twice_through_links_are_fixed_once_even_from_a_linked_folder(tmp_path):
+    """The walk's identity of a file is its resolved path, also when the folder walked is itself a link."""
+    root = tmp_path / "project"
+    real = make(root, "pkg/z_model.py", BUGGY)
+    (root / "alias").symlink_to("pkg")  # the same folder twice
+    (root / "a_link.py").symlink_to("pkg/z_model.py")  # and the same file through a file link
+    (tmp_path / "checkout").symlink_to("project")
+    p = run("apply", ".", cwd=tmp_path / "checkout")
+    assert p.returncode == 0, p.stderr.decode()
+    assert real.read_text() == FIXED
+    assert "Fixed 1 finding in 1 file." in p.stdout.decode() + p.stderr.decode(), "each file exactly once"
+    assert temp_files(root) == []
 
 
 def test_symlink_named_on_the_command_line_fixes_its_target(tmp_path):

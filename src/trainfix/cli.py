@@ -172,9 +172,13 @@ class Settings:
                 (self._find(parent) if parent != folder else None)
         return self._nearest[folder]
 
-    def for_path(self, path: Path, is_file: bool = False) -> Config:
-        full = os.path.abspath(path)  # one lookup per folder, shared by its files and sub-folders
-        pyproject = self._find(os.path.dirname(full) if is_file or not os.path.isdir(full) else full)
+    def for_path(self, path: Path | str, is_file: bool = False) -> Config:
+        # one lookup per folder, shared by its files and sub-folders
+        if is_file:
+            pyproject = self._find(os.path.dirname(os.path.abspath(path)))
+        else:
+            full = os.path.abspath(path)
+            pyproject = self._find(full if os.path.isdir(full) else os.path.dirname(full))
         if pyproject not in self._configs:
             self._configs[pyproject] = _settings(load_pyproject(pyproject), self.kw)
         return self._configs[pyproject]
@@ -209,9 +213,11 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     paths = paths or (Path("."),)
     from .runner import process_text, run_files
 
-    files = []
-    for path, config, shown in _targets(paths, settings, report, stdin_filename):
-        if str(path) == "-":
+    def files():
+        for path, config, shown in _targets(paths, settings, report, stdin_filename):
+            if str(path) != "-":
+                yield path, shown, config
+                continue
             raw = sys.stdin.buffer.read()
             if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
                 new = None
@@ -222,15 +228,16 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
             if write:
                 sys.stdout.buffer.write(new if new is not None else raw)
                 sys.stdout.flush()
-        else:
-            files.append((path, shown, config))
+
     cache = None
-    if kw["cache"] and base.cache and not show_skipped and files:
+    if kw["cache"] and base.cache and not show_skipped:
         from .cache import Cache, project_root
 
         cache = Cache(project_root(base.source.parent if base.source else Path.cwd()))
-    with _progress_bar(len(files), quiet) as advance:
-        for outcome in run_files(files, write=write, cache=cache, jobs=kw["jobs"], progress=advance):
+    # files are read while the walk goes on, unless a progress bar needs their number first
+    items = list(files()) if _progress_bar.wanted(quiet) else files()
+    with _progress_bar(len(items) if isinstance(items, list) else 0, quiet) as advance:
+        for outcome in run_files(items, write=write, cache=cache, jobs=kw["jobs"], progress=advance):
             report.add(outcome)
     _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply=mode == "apply" and not diff and
            any(str(p) == "-" for p in paths))
@@ -277,8 +284,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             continue
         discovery = _discovery(discoveries, config)
         if given.is_dir():
-            for path, shown in discovery.walk(given):
-                shown = _shown(Path(shown))
+            for path, shown in discovery.walk(given, _shown(given)):
                 try:
                     own = settings.for_path(path, is_file=True)
                 except ConfigError as exc:
@@ -286,7 +292,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
                     continue
                 # a nested project's own [tool.trainfix] excludes apply to its files too
                 if own.source != config.source and (own.exclude or own.extend_exclude) and \
-                        _discovery(discoveries, own).is_excluded(path):
+                        _discovery(discoveries, own).is_excluded(Path(path)):
                     continue
                 yield path, own, shown
             for error in discovery.errors:
@@ -370,8 +376,12 @@ class _progress_bar:
         self.quiet = quiet
         self.progress = None
 
+    @staticmethod
+    def wanted(quiet: bool) -> bool:
+        return not quiet and sys.stderr.isatty()
+
     def __enter__(self):
-        if self.total <= PROGRESS_MIN_FILES or not sys.stderr.isatty() or self.quiet:
+        if self.total <= PROGRESS_MIN_FILES or not self.wanted(self.quiet):
             return None
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -133,18 +133,19 @@ class Discovery:
         self._style = "gitignore" if "gitignore" in pathspec.util._registered_patterns else "gitwildmatch"
         self.user_exclude = pathspec.PathSpec.from_lines(self._style, exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
-        self._ignores: dict[Path, object] = {}
+        self._ignores: dict[str, object] = {}
         self.errors: list[str] = []  # folders that could not be listed
 
-    def _gitignore(self, folder: Path):
+    def _gitignore(self, folder: Path | str):
+        folder = str(folder)
         if folder not in self._ignores:
             spec = None
-            gi = folder / ".gitignore"
-            if self.respect_gitignore and gi.is_file():
+            gi = os.path.join(folder, ".gitignore")
+            if self.respect_gitignore and os.path.isfile(gi):
                 try:
-                    spec = self._pathspec.PathSpec.from_lines(self._style, gi.read_text(encoding="utf-8",
-                                                                                            errors="replace").splitlines())
-                except Exception:  # a malformed pattern must not stop discovery
+                    with open(gi, encoding="utf-8", errors="replace") as handle:
+                        spec = self._pathspec.PathSpec.from_lines(self._style, handle.read().splitlines())
+                except Exception:  # a malformed pattern or an unreadable file must not stop discovery
                     spec = None
             self._ignores[folder] = spec
         return self._ignores[folder]
@@ -196,44 +197,51 @@ class Discovery:
         return any(spec.match_file(real.relative_to(folder).as_posix())
                    for folder, spec in ((Path(f), sp) for f, sp in chain) if real.is_relative_to(folder))
 
-    def walk(self, root: Path):
+    def walk(self, root: Path, shown_root: str | None = None):
         """Yield (absolute path, path as shown) of the source files under `root`, once each
-        (symlink loops are not followed twice)."""
-        top = str(root.absolute())
+        (a folder or file reached through a symlink is not checked twice). Paths are plain
+        strings: a run walks thousands of files, and most are only read once."""
+        top = str(Path(root).absolute())
         chain = self._ancestor_chain(Path(top))
-        seen: set = set()
-        shown_root = str(root)
-        for real, shown in self._walk(top, shown_root, top, chain, seen):
-            yield Path(real), shown
-
-    def _walk(self, real: str, shown: str, top: str, chain, seen):
+        shown = str(root) if shown_root is None else shown_root
         try:
-            key = os.path.realpath(real)
-            if key in seen:
-                return
-            seen.add(key)
-            entries = sorted(os.scandir(real), key=lambda e: e.name)
+            st = os.stat(top)
         except OSError as exc:
             self.errors.append(f"{shown}: error: cannot list folder: {exc.strerror or exc}")
             return
-        spec = self._gitignore(Path(real))
+        yield from self._walk(top, os.path.realpath(top), "" if shown == "." else shown.rstrip("/") + "/", top,
+                              chain, {(st.st_dev, st.st_ino)}, set())
+
+    def _walk(self, path: str, real: str, prefix: str, top: str, chain, folders: set, files: set):
+        """`real` is `path` with its symlinks resolved: the identity of the files under it."""
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            self.errors.append(f"{prefix.rstrip('/') or '.'}: error: cannot list folder: {exc.strerror or exc}")
+            return
+        spec = self._gitignore(path)
         if spec is not None:
-            chain = chain + [(real, spec)]
+            chain = chain + [(path, spec)]
         for entry in entries:
             name = entry.name
-            child = os.path.join(real, name)
+            child = path + os.sep + name
             try:
                 is_dir = entry.is_dir()
                 if not is_dir and not name.endswith(SUFFIXES):
                     continue
                 if self._matches(child, name, is_dir, top, chain):
                     continue
+                linked = entry.is_symlink()
                 if is_dir:
-                    yield from self._walk(child, os.path.join(shown, name), top, chain, seen)
+                    st = entry.stat()  # follows a link: a folder reached twice is walked once
+                    if (st.st_dev, st.st_ino) not in folders:
+                        folders.add((st.st_dev, st.st_ino))
+                        yield from self._walk(child, os.path.realpath(child) if linked else real + os.sep + name,
+                                              prefix + name + "/", top, chain, folders, files)
                 elif entry.is_file():
-                    key = os.path.realpath(child) if entry.is_symlink() else child
-                    if key not in seen:
-                        seen.add(key)
-                        yield child, os.path.join(shown, name)
+                    key = os.path.realpath(child) if linked else real + os.sep + name
+                    if key not in files:
+                        files.add(key)
+                        yield child, prefix + name
             except OSError:
                 continue

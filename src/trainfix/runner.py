@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,6 @@ from .config import Config
 from .engine import SourceError, fix_source, may_have_findings_bytes
 from .files import decode, write_atomic
 from .report import FileOutcome, skip_reason
-
-PARALLEL_MIN_FILES = 64
 
 
 @dataclass(frozen=True)
@@ -69,20 +68,46 @@ def take_findings(outcome: FileOutcome, result) -> None:
                        for s in result.skipped]
 
 
-def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bool) -> FileOutcome:
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_file(path, shown: str) -> FileOutcome | tuple[bytes, int, int]:
+    """(bytes, size, mtime_ns) of a regular file, or an outcome naming why it can't be read.
+
+    Opened without blocking and checked with fstat, so a FIFO or a device is never read
+    and the path is looked up once.
+    """
     try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
-            return FileOutcome(shown, error=f"{shown}: error: not a regular file; not read")
-        raw = path.read_bytes()
+        fd = os.open(path, _OPEN_FLAGS)
     except IsADirectoryError:
         return FileOutcome(shown, error=f"{shown}: error: is a directory")
     except OSError as exc:
+        try:
+            special = not stat.S_ISREG(os.stat(path).st_mode)  # a socket can't be opened at all
+        except OSError:
+            special = False
+        reason = "not a regular file; not read" if special else f"cannot read: {exc.strerror or exc}"
+        return FileOutcome(shown, error=f"{shown}: error: {reason}")
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return FileOutcome(shown, error=f"{shown}: error: is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            return FileOutcome(shown, error=f"{shown}: error: not a regular file; not read")
+        parts = []
+        while chunk := os.read(fd, max(st.st_size + 1, 1 << 16)):
+            parts.append(chunk)
+        return b"".join(parts), st.st_size, st.st_mtime_ns
+    except OSError as exc:
         return FileOutcome(shown, error=f"{shown}: error: cannot read: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+
+
+def process_read(path, shown: str, raw: bytes, size: int, mtime_ns: int, config: Config, unsafe: bool,
+                 write: bool) -> FileOutcome:
     digest = hashlib.sha256(raw).hexdigest()
-    if path.suffix == ".ipynb":
+    if str(path).endswith(".ipynb"):
         from .notebook_runner import process_notebook
 
         outcome = process_notebook(path, shown, raw, config, unsafe, write, digest)
@@ -91,21 +116,8 @@ def process_file(path: Path, shown: str, config: Config, unsafe: bool, write: bo
         if new is not None and write:
             write_file(outcome, path, new, digest)
     if not outcome.findings and not outcome.error:
-        outcome.stamp = (st.st_size, st.st_mtime_ns, digest)
+        outcome.stamp = (size, mtime_ns, digest)
     return outcome
-
-
-_CONFIGS: list[Config] = []
-
-
-def _init_worker(configs: list[Config]) -> None:
-    _CONFIGS[:] = configs
-    _die_with_parent()
-
-
-def _work_indexed(task) -> FileOutcome:
-    path, shown, index, unsafe, write = task
-    return process_file(path, shown, _CONFIGS[index], unsafe, write)
 
 
 def write_file(outcome: FileOutcome, path: Path, data: bytes, digest: str) -> None:
@@ -132,42 +144,77 @@ def _die_with_parent() -> None:
         pass
 
 
-def _work(item) -> FileOutcome:
-    path, shown, config, unsafe, write = item
-    return process_file(path, shown, config, unsafe, write)
+def _init_worker() -> None:
+    _die_with_parent()
 
 
-def run_files(items: list[tuple[Path, str, Config]], *, write: bool, cache=None, jobs: int | None = None,
+def _work(task) -> FileOutcome:
+    return process_read(*task)
+
+
+# Below both, a pool's start-up costs more than the candidates' analysis in parallel saves.
+POOL_MIN_FILES = 32
+POOL_MIN_BYTES = 256 * 1024
+
+
+def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=None, jobs: int | None = None,
               progress=None) -> list[FileOutcome]:
-    """Process files in order; unchanged clean files come from the cache without being read."""
-    outcomes: list[FileOutcome | None] = [None] * len(items)
-    todo = []
-    for i, (path, shown, config) in enumerate(items):
-        if cache is not None and cache.is_clean(path, config):
-            outcomes[i] = FileOutcome(shown)
-        else:
-            todo.append((i, (path, shown, config, config.unsafe_fixes, write)))
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(todo) >= PARALLEL_MIN_FILES:
-        from concurrent.futures import ProcessPoolExecutor
+    """Process files in order; unchanged clean files come from the cache without being read.
 
-        # the settings go to each worker once; a task carries an index into them
-        configs = list({id(item[2]): item[2] for _, item in todo}.values())
-        slot = {id(c): i for i, c in enumerate(configs)}
-        tasks = [(path, shown, slot[id(config)], unsafe, write) for _, (path, shown, config, unsafe, write) in todo]
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(configs,)) as pool:
-            done = pool.map(_work_indexed, tasks, chunksize=max(1, len(todo) // (jobs * 8)))
-            for (i, _), outcome in zip(todo, done):
-                outcomes[i] = outcome
-                if progress:
-                    progress()
-    else:
-        for i, item in todo:
-            outcomes[i] = _work(item)
+    This process reads every file as `items` yields it and applies the prefilter; only
+    files that may hold a context are analysed, by a process pool once there are enough
+    of them. They go to the pool as they are found, so the workers parse while the rest
+    of the tree is still being walked and read.
+    """
+    jobs = jobs or os.cpu_count() or 1
+    done: list[tuple[Path, Config]] = []
+    outcomes: list[FileOutcome | None] = []
+    pending: list[tuple[int, tuple]] = []  # candidates not yet given to the pool
+    pending_bytes = 0
+    pool, futures = None, {}
+    try:
+        for i, (path, shown, config) in enumerate(items):
+            done.append((path, config))
+            outcomes.append(None)
+            if cache is not None and cache.is_clean(path, config):
+                outcomes[i] = FileOutcome(shown)
+            else:
+                got = read_file(path, shown)
+                if isinstance(got, FileOutcome):
+                    outcomes[i] = got
+                elif not may_have_findings_bytes(got[0], config):  # cannot hold a context: nothing to report
+                    raw, size, mtime_ns = got
+                    digest = hashlib.sha256(raw).hexdigest() if cache is not None else ""
+                    outcomes[i] = FileOutcome(shown, stamp=(size, mtime_ns, digest))
+                else:
+                    task = (path, shown, *got, config, config.unsafe_fixes, write)
+                    if pool is not None:
+                        futures[i] = pool.submit(_work, task)
+                        continue
+                    pending.append((i, task))
+                    pending_bytes += len(got[0])
+                    if jobs > 1 and (len(pending) >= POOL_MIN_FILES or pending_bytes >= POOL_MIN_BYTES):
+                        from concurrent.futures import ProcessPoolExecutor
+
+                        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker)
+                        futures.update((j, pool.submit(_work, t)) for j, t in pending)
+                        pending = []
+                    continue
             if progress:
                 progress()
+        for i, task in pending:
+            outcomes[i] = _work(task)
+            if progress:
+                progress()
+        for i, future in futures.items():
+            outcomes[i] = future.result()
+            if progress:
+                progress()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if cache is not None:
-        for (path, _, config), outcome in zip(items, outcomes):
+        for (path, config), outcome in zip(done, outcomes):
             if outcome.stamp is not None:
                 cache.mark_clean(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1])
         cache.save()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -32,7 +33,10 @@ class LineIndex:
 
     def __init__(self, text: str):
         self.text = text
-        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+
+    @functools.cached_property
+    def starts(self) -> list[int]:  # built on first use: most analysed files have no call site to place
+        return [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
 
     def offset(self, line: int, col: int) -> int:
         start = self.starts[line - 1]

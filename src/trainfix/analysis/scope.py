@@ -140,11 +140,44 @@ def param_names(fn: ast.AST) -> list[str]:
     return [a.arg for a in _params(fn.args)] if isinstance(fn, FUNCTION_NODES) else []
 
 
-class _Builder(ast.NodeVisitor):
+def _skip(self, node) -> None:
+    pass
+
+
+# nodes with nothing to record below them
+_LEAVES = (ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Pass, ast.Break,
+           ast.Continue)
+
+
+class _Builder:
+    """One walk over the tree. Dispatch is cached per node type: `ast.NodeVisitor`'s
+    per-node method lookup was most of the analysis time on big files."""
+
+    _dispatch: dict[type, object] = {}
+
     def __init__(self, tree: ScopeTree):
         self.t = tree
         self.scope = tree.module
         self.stmt: ast.AST | None = None
+
+    def visit(self, node) -> None:
+        kind = node.__class__
+        method = self._dispatch.get(kind)
+        if method is None:
+            method = _skip if issubclass(kind, _LEAVES) else \
+                getattr(_Builder, "visit_" + kind.__name__, _Builder.generic_visit)
+            self._dispatch[kind] = method
+        method(self, node)
+
+    def _children(self, node) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def run(self, node: ast.Module) -> None:
         for stmt in node.body:
@@ -174,10 +207,10 @@ class _Builder(ast.NodeVisitor):
     def generic_visit(self, node):
         if isinstance(node, ast.stmt):
             previous, self.stmt = self.stmt, node
-            super().generic_visit(node)
+            self._children(node)
             self.stmt = previous
         else:
-            super().generic_visit(node)
+            self._children(node)
 
     def visit_Import(self, node):
         self.stmt = node
