@@ -203,3 +203,23 @@ def test_pool_workers_stop_when_the_run_is_killed(tmp_path):
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.05)
     assert workers and not any(_alive(w) for w in workers)
+
+
+def test_a_run_with_nothing_to_analyse_never_imports_the_analysis(tmp_path):
+    """Start-up stays small: files the prefilter rejects, or cached clean ones, need no parser."""
+    import subprocess
+    import sys
+
+    (tmp_path / "plain.py").write_text("def add(x, y):\n    return x + y\n")
+    (tmp_path / "train.py").write_text(CLEAN)
+    probe = ("import sys\nfrom trainfix.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith(('trainfix.engine', 'trainfix.analysis'))))")
+
+    def loaded(*args):
+        p = subprocess.run([sys.executable, "-c", probe, "check", "-q", *args], cwd=tmp_path, capture_output=True,
+                           text=True, check=True)
+        return p.stdout.splitlines()[-1]
+
+    assert loaded("--no-cache", "plain.py") == "[]"
+    assert "trainfix.engine" in loaded("train.py")  # analysed once, and cached as clean
+    assert loaded("train.py") == "[]"

@@ -11,6 +11,16 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .config import Config, ConfigError
-from .engine import Result, SourceError, fix_source
+from .errors import SourceError
 
 __all__ = ["Config", "ConfigError", "Result", "SourceError", "fix_source", "__version__"]
+
+
+def __getattr__(name: str):
+    # the engine (and with it the analysis) is imported on first use: a CLI run whose
+    # files are all cached or all rejected by the prefilter never needs it
+    if name in ("Result", "fix_source"):
+        from . import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'trainfix' has no attribute {name!r}")

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from . import __version__
@@ -71,6 +70,8 @@ class Cache:
     def save(self) -> None:
         if not self._dirty:
             return
+        import tempfile
+
         try:
             self.folder.mkdir(exist_ok=True)
             ignore = self.folder / ".gitignore"

@@ -10,10 +10,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+
+def _toml():
+    # imported when a pyproject.toml is found, not at start-up
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
 
 TRAIN_FUNCTIONS = ("train_step", "training_step")
 EVAL_FUNCTIONS = ("test_step", "val_step", "valid_step", "validation_step", "eval_step", "evaluate_step")
@@ -121,6 +125,7 @@ def has_table(candidate: Path) -> bool:
     """`candidate` is a readable pyproject.toml with a [tool.trainfix] table."""
     if not candidate.is_file():
         return False
+    tomllib = _toml()
     try:
         data = tomllib.loads(candidate.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -137,7 +142,7 @@ def load_pyproject(pyproject: Path | None) -> Config:
     """The Config a found pyproject.toml (or None: defaults) sets."""
     if pyproject is None:
         return Config()
-    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    data = _toml().loads(pyproject.read_text(encoding="utf-8"))
     table = data["tool"]["trainfix"]
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.trainfix] must be a table")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ast
-import functools
 import io
 import re
 import sys
@@ -12,6 +11,8 @@ import warnings
 from dataclasses import dataclass, field
 
 from . import rules
+from .errors import SourceError
+from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
 from .analysis.contexts import CallSite, analyze
 from .config import Config
 from .rules import Finding, Source
@@ -20,16 +21,6 @@ from .transform import Edit, LineIndex, apply_edits, training_edit
 SKIP_FILE = re.compile(r"#\s*trainfix:\s*skip-file\b")
 IGNORE = re.compile(r"#\s*trainfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
-
-
-class SourceError(Exception):
-    """The source can't be analysed or its fix can't be trusted; names line and reason."""
-
-    def __init__(self, reason: str, line: int | None = None, column: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
-        self.column = column
 
 
 @dataclass
@@ -43,31 +34,6 @@ class Result:
     @property
     def changed(self) -> bool:
         return self.new_source != self.source
-
-
-def may_have_findings(text: str, config: Config) -> bool:
-    """Exact prefilter: a finding needs a GradientTape or a configured step function."""
-    return "GradientTape" in text or _step_def(config.step_names).search(text) is not None
-
-
-# Python's whitespace between tokens, including a backslash continuation
-_GAP = r"(?:[ \t\f]|\\(?:\r\n|\r|\n))"
-
-
-@functools.lru_cache(maxsize=64)
-def _step_def(names: tuple[str, ...]) -> re.Pattern:
-    # one pass over the text (the literal `def` lets the regex engine skip ahead); `[` for 3.12 generics
-    return re.compile(r"def%s+(?:%s)%s*[(\[]" % (_GAP, "|".join(map(re.escape, names)) or "(?!)", _GAP))
-
-
-def may_have_findings_bytes(raw: bytes, config: Config) -> bool:
-    """The same prefilter on undecoded bytes (source encodings are ASCII supersets)."""
-    return b"GradientTape" in raw or _step_def_bytes(config.step_names).search(raw) is not None
-
-
-@functools.lru_cache(maxsize=64)
-def _step_def_bytes(names: tuple[str, ...]) -> re.Pattern:
-    return re.compile(_step_def(names).pattern.encode())
 
 
 def skip_file(text: str) -> bool:

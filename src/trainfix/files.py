@@ -4,12 +4,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import SourceError
+from .errors import SourceError
 
 SUFFIXES = (".py", ".pyi", ".ipynb")
 TEMP_SUFFIX = ".trainfix-tmp"
@@ -58,6 +57,8 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
     A symlink is followed: its target is rewritten and the link stays a link.
     A file without write permission (for anyone, so root too) is refused, not replaced.
     """
+    import tempfile
+
     path = Path(os.path.realpath(path))
     st = path.stat()
     if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
@@ -120,18 +121,22 @@ def _process_alive(pid: int) -> bool:
         return True
 
 
+def _spec(lines):
+    """A gitignore-style matcher; pathspec is imported only by a tree that has patterns."""
+    import pathspec
+
+    style = "gitignore" if "gitignore" in pathspec.util._registered_patterns else "gitwildmatch"
+    return pathspec.PathSpec.from_lines(style, lines)
+
+
 class Discovery:
     """Walks folders honouring .gitignore files and exclude patterns."""
 
     def __init__(self, exclude: tuple[str, ...] = (), respect_gitignore: bool = True, root: Path | None = None):
         """`exclude` patterns are gitignore-style, relative to `root` (the folder of the
         pyproject.toml that set them) for paths under it, else to the folder walked."""
-        import pathspec
-
         self.root = str(root.absolute()) if root is not None else None
-        self._pathspec = pathspec
-        self._style = "gitignore" if "gitignore" in pathspec.util._registered_patterns else "gitwildmatch"
-        self.user_exclude = pathspec.PathSpec.from_lines(self._style, exclude) if exclude else None
+        self.user_exclude = _spec(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
         self._ignores: dict[str, object] = {}
         self.errors: list[str] = []  # folders that could not be listed
@@ -144,7 +149,7 @@ class Discovery:
             if self.respect_gitignore and os.path.isfile(gi):
                 try:
                     with open(gi, encoding="utf-8", errors="replace") as handle:
-                        spec = self._pathspec.PathSpec.from_lines(self._style, handle.read().splitlines())
+                        spec = _spec(handle.read().splitlines())
                 except Exception:  # a malformed pattern or an unreadable file must not stop discovery
                     spec = None
             self._ignores[folder] = spec

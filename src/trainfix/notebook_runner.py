@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .engine import SourceError, fix_source, may_have_findings_bytes
+from .engine import SourceError, fix_source
+from .prefilter import may_have_findings_bytes
 from .notebook import Notebook, NotebookError, NotPythonNotebookError, parse_notebook
 from .report import FileOutcome
 

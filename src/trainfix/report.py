@@ -5,8 +5,10 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .rules import BY_CODE, Finding
+if TYPE_CHECKING:
+    from .rules import Finding
 
 
 @dataclass
@@ -125,6 +127,8 @@ class Report:
         return " ".join(parts)
 
     def json_records(self) -> list[dict]:
+        from .rules import BY_CODE
+
         records = []
         for o, f in self.remaining():
             path, line, col, end_line, end_col, cell = self.location(o, f)

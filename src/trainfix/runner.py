@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .engine import SourceError, fix_source, may_have_findings_bytes
+from .errors import SourceError
 from .files import decode, write_atomic
+from .prefilter import may_have_findings_bytes
 from .report import FileOutcome, skip_reason
 
 
@@ -42,6 +43,8 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
     outcome = FileOutcome(shown)
     if not may_have_findings_bytes(raw, config):
         return outcome, None  # cannot contain a context: not even decoded
+    from .engine import fix_source  # imported only once a file may hold a context
+
     try:
         decoded = decode(raw)
         result = fix_source(decoded.text, config=config, unsafe=unsafe)

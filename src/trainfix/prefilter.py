@@ -1,0 +1,36 @@
+"""Which files can hold a context at all, decided on their bytes before any parse.
+
+Kept apart from the engine so a run whose files are all cached or all rejected
+here never imports the analysis.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+from .config import Config
+
+
+def may_have_findings(text: str, config: Config) -> bool:
+    """Exact prefilter: a finding needs a GradientTape or a configured step function."""
+    return "GradientTape" in text or _step_def(config.step_names).search(text) is not None
+
+
+# Python's whitespace between tokens, including a backslash continuation
+_GAP = r"(?:[ \t\f]|\\(?:\r\n|\r|\n))"
+
+
+@functools.lru_cache(maxsize=64)
+def _step_def(names: tuple[str, ...]) -> re.Pattern:
+    # one pass over the text (the literal `def` lets the regex engine skip ahead); `[` for 3.12 generics
+    return re.compile(r"def%s+(?:%s)%s*[(\[]" % (_GAP, "|".join(map(re.escape, names)) or "(?!)", _GAP))
+
+
+def may_have_findings_bytes(raw: bytes, config: Config) -> bool:
+    """The same prefilter on undecoded bytes (source encodings are ASCII supersets)."""
+    return b"GradientTape" in raw or _step_def_bytes(config.step_names).search(raw) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _step_def_bytes(names: tuple[str, ...]) -> re.Pattern:
+    return re.compile(_step_def(names).pattern.encode())
