@@ -223,3 +223,27 @@ def test_a_run_with_nothing_to_analyse_never_imports_the_analysis(tmp_path):
     assert loaded("--no-cache", "plain.py") == "[]"
     assert "trainfix.engine" in loaded("train.py")  # analysed once, and cached as clean
     assert loaded("train.py") == "[]"
+
+
+def test_an_analysed_module_leaves_no_garbage_cycles():
+    """The CLI runs the cycle collector rarely; a module's syntax tree must be freed without it."""
+    import gc
+
+    from trainfix.engine import fix_source
+
+    text = "\n\n".join((case / "before.py").read_text() for case in PLAIN_CASES[:10])
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = fix_source(text)
+        assert result.findings
+        del result
+        gc.collect()
+        # (ast.dump's recursive helper is a closure cycle of a few objects; no tree is in one)
+        assert not [o for o in gc.garbage if isinstance(o, ast.AST) or type(o).__module__.startswith("trainfix")]
+        assert len(gc.garbage) < 50
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()

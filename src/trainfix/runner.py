@@ -55,10 +55,11 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
     take_findings(outcome, result)
-    outcome.after = result.remaining if result.changed else None
-    outcome.old, outcome.new = result.source, result.new_source
+    if result.findings:  # the text the findings' positions and edits refer to (most files have none)
+        outcome.old, outcome.new = result.source, result.new_source
     if not result.changed:
         return outcome, None
+    outcome.after = result.remaining
     return outcome, result.new_source.encode(decoded.encoding)
 
 

@@ -588,4 +588,9 @@ def _contains(tree: ast.AST, target: ast.AST) -> bool:
 
 def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None) -> list[CallSite]:
     """Every call met in a training/eval context, in source order."""
-    return Analyzer(module, config, source, index).run()
+    analyzer = Analyzer(module, config, source, index)
+    try:
+        return analyzer.run()
+    finally:
+        analyzer.t.release()
+        analyzer.ev.__dict__.clear()

@@ -63,6 +63,14 @@ class ScopeTree:
         self.imports: list[str] = []  # every imported module or name, dotted
         _Builder(self).run(tree)
 
+    def release(self) -> None:
+        """Break the scope <-> binding cycles, so a finished module's tree is freed at once
+        by reference counting instead of waiting for the cycle collector."""
+        for scope in self.scope_of.values():
+            scope.bindings.clear()
+            scope.parent = None
+        self.__dict__.clear()
+
     # -- name resolution ------------------------------------------------
     def lookup(self, name: str, scope: Scope) -> list[Binding]:
         """Bindings that `name` refers to when used in `scope` (empty if unbound)."""
