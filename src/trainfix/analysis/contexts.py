@@ -64,6 +64,9 @@ class CallSite:
     also_true: bool = False  # the same model is called with training=True in the same context
 
 
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
 def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
     return isinstance(expr, ast.Call) and tree.qualname(expr.func, scope) in TAPE_NAMES
 
@@ -388,8 +391,8 @@ class Analyzer:
             self._walk(stmt, ctx, scope, in_loop)
 
     def _walk(self, node, ctx, scope, in_loop) -> None:
-        if isinstance(node, SCOPE_NODES):
-            return
+        if isinstance(node, SCOPE_NODES) or ctx is None and not isinstance(node, _HOLDS_STATEMENTS):
+            return  # outside a context only nested with-statements matter, and no expression holds one
         if isinstance(node, (ast.With, ast.AsyncWith)):
             self._done.add(id(node))
             for item in node.items:
