@@ -3,11 +3,14 @@ import ast
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 import trainfix.cache
 from conftest import CASES
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
 from trainfix.analysis.contexts import analyze
 from trainfix.cache import Cache
 from trainfix.config import Config
@@ -205,24 +208,57 @@ def test_pool_workers_stop_when_the_run_is_killed(tmp_path):
     assert workers and not any(_alive(w) for w in workers)
 
 
-def test_a_run_with_nothing_to_analyse_never_imports_the_analysis(tmp_path):
-    """Start-up stays small: files the prefilter rejects, or cached clean ones, need no parser."""
+PROBE = ("import sys\nfrom trainfix.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+         "print(sorted(m for m in sys.modules if m.startswith(('trainfix.engine', 'trainfix.analysis'))))")
+
+
+def _probe(cwd, *args) -> tuple[str, list[str]]:
+    """Output of one CLI run, and whether it imported the analysis (the proof a file was analysed)."""
     import subprocess
     import sys
 
+    p = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    *out, modules = p.stdout.splitlines()
+    return "\n".join(out), modules
+
+
+def test_a_run_with_nothing_to_analyse_never_imports_the_analysis(tmp_path):
+    """Start-up stays small: files the prefilter rejects, or cached clean ones, need no parser."""
     (tmp_path / "plain.py").write_text("def add(x, y):\n    return x + y\n")
     (tmp_path / "train.py").write_text(CLEAN)
-    probe = ("import sys\nfrom trainfix.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in sys.modules if m.startswith(('trainfix.engine', 'trainfix.analysis'))))")
+    assert _probe(tmp_path, "check", "-q", "--no-cache", "plain.py")[1] == "[]"
+    assert "trainfix.engine" in _probe(tmp_path, "check", "-q", "train.py")[1]  # analysed once, cached as clean
+    assert _probe(tmp_path, "check", "-q", "train.py")[1] == "[]"
 
-    def loaded(*args):
-        p = subprocess.run([sys.executable, "-c", probe, "check", "-q", *args], cwd=tmp_path, capture_output=True,
-                           text=True, check=True)
-        return p.stdout.splitlines()[-1]
 
-    assert loaded("--no-cache", "plain.py") == "[]"
-    assert "trainfix.engine" in loaded("train.py")  # analysed once, and cached as clean
-    assert loaded("train.py") == "[]"
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+def test_findings_of_an_unchanged_file_come_from_the_cache(tmp_path, fmt):
+    (tmp_path / "train.py").write_text(BUGGY)
+    shutil.copyfile(NOTEBOOKS / "training_loop.ipynb", tmp_path / "loop.ipynb")
+    args = ("check", "--output-format", fmt, ".")
+    fresh, modules = _probe(tmp_path, *args)
+    assert "trainfix.engine" in modules and "train.py" in fresh and "loop.ipynb" in fresh
+    again, modules = _probe(tmp_path, *args)
+    assert (again, modules) == (fresh, "[]")
+    # touched without a change (a checkout): the content hash keeps the entry
+    st = (tmp_path / "train.py").stat()
+    os.utime(tmp_path / "train.py", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
+    assert _probe(tmp_path, *args) == (fresh, "[]")
+    # unsafe fixes change what is fixable: those findings are analysed again
+    assert _probe(tmp_path, "check", "--unsafe-fixes", "--output-format", fmt, ".") == \
+        _probe(tmp_path, "check", "--unsafe-fixes", "--no-cache", "--output-format", fmt, ".")
+
+
+def test_runs_that_need_the_text_analyse_again_despite_cached_findings(tmp_path, run_trainfix):
+    (tmp_path / "train.py").write_text(BUGGY)
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 1  # findings cached
+    diff = run_trainfix("apply", "--diff", ".", cwd=tmp_path)
+    assert diff.returncode == 1 and b"+++ b/train.py" in diff.stdout
+    sarif = json.loads(run_trainfix("check", "--output-format", "sarif", ".", cwd=tmp_path).stdout)
+    assert sarif["runs"][0]["results"][0]["fixes"]
+    assert run_trainfix("apply", ".", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "train.py").read_text() == CLEAN
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0
 
 
 def test_an_analysed_module_leaves_no_garbage_cycles():

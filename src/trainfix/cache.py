@@ -1,10 +1,15 @@
-"""Remembers files that had nothing to report, so an unchanged tree re-checks in a stat pass.
+"""Remembers what each unchanged file reported, so an unchanged tree re-checks in a stat pass.
 
 One JSON file per (trainfix version, effective settings) under
-`<project root>/.trainfix_cache/`; an entry is `path -> [size, mtime_ns, sha256]`.
-An entry is used only when size and mtime still match; a version bump or a
-settings change selects another file, so a stale entry is never used. Files
-with findings or errors are never cached: they are analysed every time.
+`<project root>/.trainfix_cache/`; an entry is `path -> [size, mtime_ns, sha256]`
+for a file with nothing to report, plus its findings for one with findings. An
+entry is used when size and mtime still match, or when only the mtime moved and
+the content hash still matches (a checkout that rewrote the same bytes). A
+version bump or a settings change selects another file, so a stale entry is never
+used. Files with errors are never cached. Findings are served only to runs that
+write nothing and need no file text (apply, --diff and SARIF analyse again).
+Plain JSON, never pickle: a cache folder committed to a repository must not be
+able to run code.
 """
 from __future__ import annotations
 
@@ -49,23 +54,45 @@ class Cache:
                 self._tables[key] = {}
         return self._tables[key]
 
-    def is_clean(self, path: Path, config: Config) -> bool:
+    def get(self, path, shown: str, config: Config, findings: bool = False):
+        """The cached outcome of an unchanged file, or None (findings only when asked for)."""
+        from .report import FileOutcome
+
+        key = settings_key(config)
+        entry = self._table(key).get(os.path.abspath(path))
+        if entry is None:
+            return None
         try:
             st = os.stat(path)
+            if entry[0] != st.st_size:
+                return None
+            if entry[1] != st.st_mtime_ns:  # touched: the content hash decides
+                with open(path, "rb") as handle:
+                    if hashlib.sha256(handle.read()).hexdigest() != entry[2]:
+                        return None
+                entry[1] = st.st_mtime_ns
+                self._dirty.add(key)
         except OSError:
-            return False
-        entry = self._table(settings_key(config)).get(os.path.abspath(path))
-        return entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns
+            return None
+        if len(entry) == 3:
+            return FileOutcome(shown)
+        if not findings or entry[3].get("unsafe") != config.unsafe_fixes:
+            return None
+        return _outcome_from_json(shown, entry[3])
 
-    def mark_clean(self, path: Path, config: Config, digest: str, size: int, mtime_ns: int) -> None:
+    def is_clean(self, path, config: Config) -> bool:
+        outcome = self.get(path, "", config)
+        return outcome is not None and not outcome.findings
+
+    def mark_clean(self, path, config: Config, digest: str, size: int, mtime_ns: int) -> None:
         key = settings_key(config)
         self._table(key)[os.path.abspath(path)] = [size, mtime_ns, digest]
         self._dirty.add(key)
 
-    def forget(self, path: Path, config: Config) -> None:
+    def mark_found(self, path, config: Config, digest: str, size: int, mtime_ns: int, outcome) -> None:
         key = settings_key(config)
-        if self._table(key).pop(os.path.abspath(path), None) is not None:
-            self._dirty.add(key)
+        self._table(key)[os.path.abspath(path)] = [size, mtime_ns, digest, _outcome_to_json(outcome, config)]
+        self._dirty.add(key)
 
     def save(self) -> None:
         if not self._dirty:
@@ -84,3 +111,30 @@ class Cache:
                 os.replace(tmp, self.folder / f"{__version__}-{key}.json")
         except OSError:
             pass  # a read-only project still gets checked, just not cached
+
+
+def _outcome_to_json(outcome, config: Config) -> dict:
+    findings = [[f.code, f.message, f.line, f.column, f.end_line, f.end_column,
+                 None if f.fix is None else [f.fix.applicability, f.fix.message, f.fix.value], f.applied,
+                 None if f.edit is None else [f.edit.start, f.edit.end, f.edit.text]] for f in outcome.findings]
+    payload = {"unsafe": config.unsafe_fixes, "findings": findings}
+    if outcome.locate is not None:  # a notebook: program lines -> cells, and positions in the .ipynb text
+        payload["cells"] = [[line, *where] for line, where in outcome.locate.cells.items()]
+        payload["positions"] = [[*point, *where] for point, where in outcome.locate.positions.items()]
+    return payload
+
+
+def _outcome_from_json(shown: str, payload: dict):
+    from .notebook_runner import Locator
+    from .report import FileOutcome
+    from .findings import Finding, Fix
+    from .transform import Edit
+
+    outcome = FileOutcome(shown)
+    for code, message, line, column, end_line, end_column, fix, applied, edit in payload["findings"]:
+        outcome.findings.append(Finding(code, message, line, column, end_line, end_column,
+                                        Fix(*fix) if fix else None, applied=applied, edit=Edit(*edit) if edit else None))
+    if "cells" in payload:
+        outcome.locate = Locator({line: (cell, at) for line, cell, at in payload["cells"]},
+                                 {(line, col): (fl, fc) for line, col, fl, fc in payload["positions"]})
+    return outcome

@@ -236,7 +236,10 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     # files are read while the walk goes on, unless a progress bar needs their number first
     items = list(files()) if _progress_bar.wanted(quiet) else files()
     with _progress_bar(len(items) if isinstance(items, list) else 0, quiet) as advance:
-        for outcome in run_files(items, write=write, cache=cache, jobs=kw["jobs"], progress=advance):
+        # findings come from the cache only where no file text is needed: no write, no diff, no SARIF fixes
+        reuse = not write and not diff and fmt != "sarif"
+        for outcome in run_files(items, write=write, cache=cache, jobs=kw["jobs"], progress=advance,
+                                 cached_findings=reuse):
             report.add(outcome)
     _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply=mode == "apply" and not diff and
            any(str(p) == "-" for p in paths))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .engine import SourceError, fix_source
+from .errors import SourceError
 from .prefilter import may_have_findings_bytes
 from .notebook import Notebook, NotebookError, NotPythonNotebookError, parse_notebook
 from .report import FileOutcome
@@ -37,6 +37,7 @@ def _error(shown: str, exc: NotebookError | SourceError, nb: Notebook | None = N
 
 def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe: bool, write: bool,
                      digest: str) -> FileOutcome:
+    from .engine import fix_source
     from .runner import take_findings, write_file
 
     outcome = FileOutcome(shown)

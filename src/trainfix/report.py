@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .rules import Finding
+    from .findings import Finding
 
 
 @dataclass

@@ -119,7 +119,7 @@ def process_read(path, shown: str, raw: bytes, size: int, mtime_ns: int, config:
         outcome, new = process_text(shown, raw, config, unsafe)
         if new is not None and write:
             write_file(outcome, path, new, digest)
-    if not outcome.findings and not outcome.error:
+    if not outcome.error:
         outcome.stamp = (size, mtime_ns, digest)
     return outcome
 
@@ -162,8 +162,9 @@ POOL_MIN_BYTES = 256 * 1024
 
 
 def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=None, jobs: int | None = None,
-              progress=None) -> list[FileOutcome]:
-    """Process files in order; unchanged clean files come from the cache without being read.
+              progress=None, cached_findings: bool = False) -> list[FileOutcome]:
+    """Process files in order; unchanged files come from the cache without being read: clean
+    ones always, ones with findings when `cached_findings` (a run that needs no file text).
 
     This process reads every file as `items` yields it and applies the prefilter; only
     files that may hold a context are analysed, by a process pool once there are enough
@@ -180,8 +181,9 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
         for i, (path, shown, config) in enumerate(items):
             done.append((path, config))
             outcomes.append(None)
-            if cache is not None and cache.is_clean(path, config):
-                outcomes[i] = FileOutcome(shown)
+            cached = cache.get(path, shown, config, cached_findings) if cache is not None else None
+            if cached is not None:
+                outcomes[i] = cached
             else:
                 got = read_file(path, shown)
                 if isinstance(got, FileOutcome):
@@ -219,7 +221,11 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
             pool.shutdown(cancel_futures=True)
     if cache is not None:
         for (path, config), outcome in zip(done, outcomes):
-            if outcome.stamp is not None:
+            if outcome.stamp is None or outcome.written:
+                continue
+            if outcome.findings:
+                cache.mark_found(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1], outcome)
+            else:
                 cache.mark_clean(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1])
         cache.save()
     return outcomes

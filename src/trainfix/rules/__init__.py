@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from ..analysis.contexts import CallSite
 from . import trn001, trn002, trn003, trn004, trn005
 from .base import Finding, Fix, Source
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 RULES: tuple[ModuleType, ...] = (trn001, trn002, trn003, trn004, trn005)
 BY_CODE = {rule.CODE: rule for rule in RULES}

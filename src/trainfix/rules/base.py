@@ -1,37 +1,19 @@
-"""What a rule reports: a `Finding` with an optional `Fix`."""
+"""What rules share: the text around a call, fix helpers; `Finding` and `Fix` live in trainfix.findings."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..analysis.contexts import CallSite
-from ..transform import Edit
+from ..findings import Finding, Fix  # noqa: F401 (the rules' vocabulary)
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 INTENT = re.compile(r"dropout|\bmc\b|monte[\s_-]*carlo|uncertaint|intent|deliberate|on purpose|purposely", re.I)
 # a comment saying why a trained model is called in inference mode (AdaMatch's "No BatchNorm update")
 KEEP_INFERENCE = re.compile(INTENT.pattern + r"|batch\s*norm|\bbn\b|inference|frozen|freez|statistic|no\b.{0,20}update",
                             re.I)
-
-
-@dataclass(frozen=True)
-class Fix:
-    applicability: str  # "safe" | "unsafe"
-    message: str
-    value: str  # the value written as `training=<value>`
-
-
-@dataclass
-class Finding:
-    code: str
-    message: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    fix: Fix | None
-    site: CallSite | None = field(default=None, repr=False, compare=False)
-    applied: bool = False
-    edit: Edit | None = None  # where the fix goes in the analysed text
 
 
 @dataclass

@@ -56,8 +56,12 @@ result): the model may be a teacher or a target network.
 """
 from __future__ import annotations
 
-from ..analysis.contexts import CallSite
+from typing import TYPE_CHECKING
+
 from .base import Finding, Source, trained_fix, trained_subject
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 CODE = "TRN001"
 NAME = "trained-model-without-training"

@@ -62,8 +62,12 @@ keyword: Keras 3 rejects positional booleans.
 """
 from __future__ import annotations
 
-from ..analysis.contexts import CallSite
+from typing import TYPE_CHECKING
+
 from .base import KEEP_INFERENCE, Finding, Source, trained_fix, trained_subject
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 CODE = "TRN002"
 NAME = "trained-model-training-false"

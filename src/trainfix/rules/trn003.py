@@ -42,8 +42,12 @@ Always safe: the callee is certainly a Keras model or layer, which accepts
 """
 from __future__ import annotations
 
-from ..analysis.contexts import CallSite
+from typing import TYPE_CHECKING
+
 from .base import Finding, Fix, Source, training_value
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 CODE = "TRN003"
 NAME = "eval-model-without-training"

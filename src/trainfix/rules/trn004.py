@@ -46,8 +46,12 @@ intent: Monte-Carlo dropout calls the model in training mode on purpose.
 """
 from __future__ import annotations
 
-from ..analysis.contexts import CallSite
+from typing import TYPE_CHECKING
+
 from .base import INTENT, Finding, Fix, Source, training_value
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 CODE = "TRN004"
 NAME = "eval-model-training-true"

@@ -51,8 +51,12 @@ No fix is offered: replacing `predict` by a call changes return types
 """
 from __future__ import annotations
 
-from ..analysis.contexts import CallSite
+from typing import TYPE_CHECKING
+
 from .base import Finding, Source
+
+if TYPE_CHECKING:
+    from ..analysis.contexts import CallSite
 
 CODE = "TRN005"
 NAME = "predict-inside-tape"

@@ -1,0 +1,35 @@
+"""What a rule reports: a `Finding` with an optional `Fix`.
+
+Plain data with no analysis behind it, so reports and the cache can use it
+without importing the analysis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .transform import Edit
+
+if TYPE_CHECKING:
+    from .analysis.contexts import CallSite
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    value: str  # the value written as `training=<value>`
+
+
+@dataclass
+class Finding:
+    code: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: Fix | None
+    site: CallSite | None = field(default=None, repr=False, compare=False)
+    applied: bool = False
+    edit: Edit | None = None  # where the fix goes in the analysed text
