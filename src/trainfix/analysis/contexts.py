@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..config import Config
 from ..transform import LineIndex
 from .evidence import WEIGHT_ATTRS, Evidence
-from .scope import SCOPE_NODES, Scope, ScopeTree, own_nodes, param_names
+from .scope import SCOPE_NODES, Scope, ScopeTree, child_nodes, own_nodes, param_names
 
 TAPE_NAMES = {
     "tensorflow.GradientTape",
@@ -407,12 +407,12 @@ class Analyzer:
             self._walk_body(node.orelse, ctx, scope, in_loop)
             return
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 self._walk(child, ctx, scope, True)
             return
         if isinstance(node, ast.Call) and ctx is not None:
             self._visit_call(node, ctx, scope, in_loop)
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             self._walk(child, ctx, scope, in_loop)
 
     # -- one call -------------------------------------------------------------------------

@@ -133,13 +133,25 @@ def _params(args: ast.arguments) -> list[ast.arg]:
     return out
 
 
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` without its generator and field-tuple overhead (a hot path)."""
+    out = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            out.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
 def own_nodes(fn: ast.AST):
     """Nodes of a function body, not descending into nested functions or classes."""
     todo = list(fn.body) if isinstance(fn.body, list) else [fn.body]
     while todo:
         node = todo.pop()
         yield node
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if not isinstance(child, SCOPE_NODES):
                 todo.append(child)
 
