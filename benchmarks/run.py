@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Time `trainfix check` against `ruff check --select E9` on the same tree, in the same run.
 
-usage: python benchmarks/run.py TREE [--runs 5] [--build]
+usage: python benchmarks/run.py TREE [--runs 5] [--build [--dense]]
 
 --build fills TREE with the sources of real packages (keras, tf-keras,
-keras-hub, tf-agents, libcst, black) using `pip install --no-deps --target`.
+keras-hub, tf-agents, libcst, black) using `pip install --no-deps --target`;
+--dense adds sixteen more Keras/TensorFlow libraries, for a tree where one file
+in twenty-five holds a GradientTape or a step function.
 Prints the median wall time of each command, its ratio to ruff's cold run,
-and trainfix's peak memory. Needs `ruff` on PATH (`pip install -e '.[bench]'`).
+and trainfix's peak memory (the largest process, the pool's workers included).
+Needs `ruff` on PATH (`pip install -e '.[bench]'`).
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ import time
 from pathlib import Path
 
 PACKAGES = ["keras", "tf-keras", "keras-hub", "tf-agents", "libcst", "black"]
+DENSE = ["tf-models-official", "keras-cv", "keras-rs", "tensorflow-recommenders", "tensorflow-similarity",
+         "tensorflow-privacy", "tensorflow-addons", "tensorflow-gan", "tensorflow-gnn", "neural-structured-learning",
+         "deepchem", "spektral", "alibi", "cleverhans", "larq", "tf-explain"]
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
@@ -46,9 +52,9 @@ def median(cmd, cwd, runs, before=None) -> tuple[float, int]:
     return statistics.median(times), peak
 
 
-def build(tree: Path) -> None:
+def build(tree: Path, packages: list[str]) -> None:
     tree.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tree), *PACKAGES],
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tree), *packages],
                    check=True)
     for extra in ("bin", "share"):
         shutil.rmtree(tree / extra, ignore_errors=True)
@@ -59,9 +65,10 @@ def main() -> int:
     ap.add_argument("tree", type=Path)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--build", action="store_true", help="fill TREE with real package sources first")
+    ap.add_argument("--dense", action="store_true", help="with --build: add more Keras/TF libraries")
     args = ap.parse_args()
     if args.build:
-        build(args.tree)
+        build(args.tree, PACKAGES + (DENSE if args.dense else []))
     tree = args.tree.resolve()
     trainfix = shutil.which("trainfix", path=str(Path(sys.executable).parent)) or shutil.which("trainfix")
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")

@@ -48,7 +48,7 @@ def common_options(fn):
         click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."),
         click.option("--cache/--no-cache", default=True,
-                     help="Skip files that had nothing to report and have not changed since (default: on)."),
+                     help="Reuse what unchanged files reported last time (default: on)."),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                      help="Processes to use for many files (default: one per CPU)."),
     ]
