@@ -87,9 +87,9 @@ def test_parallel_equals_serial_and_cache_equals_no_cache(tmp_path, run_trainfix
     serial = _json(run_trainfix, tree, "-j", "1", "--no-cache")
     assert len(serial) > 100
     assert _json(run_trainfix, tree, "-j", "2", "--no-cache") == serial
-    assert _json(run_trainfix, tree) == serial  # fills the cache
+    assert _json(run_trainfix, tree, "--cache") == serial  # fills the cache (--cache: even under TRAINFIX_CACHE=0)
     assert (tree / ".trainfix_cache" / ".gitignore").is_file()
-    assert _json(run_trainfix, tree) == serial  # served partly from the cache
+    assert _json(run_trainfix, tree, "--cache") == serial  # served from the cache
 
 
 def test_a_big_candidate_goes_to_the_pool_with_the_same_result(tmp_path, run_trainfix):
@@ -123,7 +123,7 @@ def test_cache_never_serves_an_edited_file(tmp_path, run_trainfix):
     (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
     f = tmp_path / "train.py"
     f.write_text(CLEAN)
-    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0  # cached as clean
+    assert run_trainfix("check", "--cache", ".", cwd=tmp_path).returncode == 0  # cached as clean
     f.write_text(BUGGY)  # same folder, new content (size changes)
     assert run_trainfix("check", ".", cwd=tmp_path).returncode == 1
     f.write_text(CLEAN)
@@ -154,9 +154,18 @@ def test_config_change_invalidates(tmp_path, run_trainfix):
     src = "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n\ndef score_batch(x):\n    return model(x)\n"
     (tmp_path / "evals.py").write_text(src)
     (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
-    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0  # cached clean under these settings
+    assert run_trainfix("check", "--cache", ".", cwd=tmp_path).returncode == 0  # cached clean under these settings
     (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\nextend-eval-functions = ['score_batch']\n")
     assert run_trainfix("check", ".", cwd=tmp_path).returncode == 1
+
+
+def test_the_cache_can_be_turned_off_from_the_environment(tmp_path, run_trainfix):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    (tmp_path / "train.py").write_text(CLEAN)
+    env = {**os.environ, "TRAINFIX_CACHE": "0", "TRAINFIX_JOBS": "1"}
+    assert run_trainfix("check", ".", cwd=tmp_path, env=env).returncode == 0
+    assert not (tmp_path / ".trainfix_cache").exists()
+    assert run_trainfix("check", ".", cwd=tmp_path, env={**env, "TRAINFIX_JOBS": "0"}).returncode == 2
 
 
 def test_no_cache_writes_nothing(tmp_path, run_trainfix):
@@ -227,15 +236,15 @@ def test_a_run_with_nothing_to_analyse_never_imports_the_analysis(tmp_path):
     (tmp_path / "plain.py").write_text("def add(x, y):\n    return x + y\n")
     (tmp_path / "train.py").write_text(CLEAN)
     assert _probe(tmp_path, "check", "-q", "--no-cache", "plain.py")[1] == "[]"
-    assert "trainfix.engine" in _probe(tmp_path, "check", "-q", "train.py")[1]  # analysed once, cached as clean
-    assert _probe(tmp_path, "check", "-q", "train.py")[1] == "[]"
+    assert "trainfix.engine" in _probe(tmp_path, "check", "-q", "--cache", "train.py")[1]  # analysed, cached clean
+    assert _probe(tmp_path, "check", "-q", "--cache", "train.py")[1] == "[]"
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
 def test_findings_of_an_unchanged_file_come_from_the_cache(tmp_path, fmt):
     (tmp_path / "train.py").write_text(BUGGY)
     shutil.copyfile(NOTEBOOKS / "training_loop.ipynb", tmp_path / "loop.ipynb")
-    args = ("check", "--output-format", fmt, ".")
+    args = ("check", "--cache", "--output-format", fmt, ".")
     fresh, modules = _probe(tmp_path, *args)
     assert "trainfix.engine" in modules and "train.py" in fresh and "loop.ipynb" in fresh
     again, modules = _probe(tmp_path, *args)
@@ -245,7 +254,7 @@ def test_findings_of_an_unchanged_file_come_from_the_cache(tmp_path, fmt):
     os.utime(tmp_path / "train.py", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
     assert _probe(tmp_path, *args) == (fresh, "[]")
     # unsafe fixes change what is fixable: those findings are analysed again
-    assert _probe(tmp_path, "check", "--unsafe-fixes", "--output-format", fmt, ".") == \
+    assert _probe(tmp_path, "check", "--cache", "--unsafe-fixes", "--output-format", fmt, ".") == \
         _probe(tmp_path, "check", "--unsafe-fixes", "--no-cache", "--output-format", fmt, ".")
 
 

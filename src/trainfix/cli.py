@@ -47,10 +47,10 @@ def common_options(fn):
         click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding."),
         click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."),
-        click.option("--cache/--no-cache", default=True,
+        click.option("--cache/--no-cache", default=True, envvar="TRAINFIX_CACHE", show_envvar=True,
                      help="Reuse what unchanged files reported last time (default: on)."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     help="Processes to use for many files (default: one per CPU)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, envvar="TRAINFIX_JOBS",
+                     show_envvar=True, help="Processes to use for many files (default: one per CPU)."),
     ]
     for option in reversed(options):
         fn = option(fn)

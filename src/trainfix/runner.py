@@ -137,7 +137,7 @@ def write_file(outcome: FileOutcome, path: Path, data: bytes, digest: str) -> No
         outcome.error = f"{outcome.path}: error: internal error while writing: {type(exc).__name__}: {exc}"
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """A worker stops when the run is killed, instead of writing on in the background (Linux)."""
     try:
         import ctypes
@@ -146,10 +146,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    if os.getppid() != parent:  # killed between our fork and the prctl: no signal will come
+        os._exit(1)
 
 
-def _init_worker() -> None:
-    _die_with_parent()
+def _init_worker(parent: int) -> None:
+    _die_with_parent(parent)
 
 
 def _work(task) -> FileOutcome:
@@ -202,7 +204,7 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
                     if jobs > 1 and (len(pending) >= POOL_MIN_FILES or pending_bytes >= POOL_MIN_BYTES):
                         from concurrent.futures import ProcessPoolExecutor
 
-                        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker)
+                        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),))
                         futures.update((j, pool.submit(_work, t)) for j, t in pending)
                         pending = []
                     continue
