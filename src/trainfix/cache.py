@@ -125,15 +125,15 @@ def _outcome_to_json(outcome, config: Config) -> dict:
 
 
 def _outcome_from_json(shown: str, payload: dict):
+    from .findings import Finding, Fix
     from .notebook_runner import Locator
     from .report import FileOutcome
-    from .findings import Finding, Fix
     from .transform import Edit
 
     outcome = FileOutcome(shown)
     for code, message, line, column, end_line, end_column, fix, applied, edit in payload["findings"]:
-        outcome.findings.append(Finding(code, message, line, column, end_line, end_column,
-                                        Fix(*fix) if fix else None, applied=applied, edit=Edit(*edit) if edit else None))
+        outcome.findings.append(Finding(code, message, line, column, end_line, end_column, Fix(*fix) if fix else None,
+                                        applied=applied, edit=Edit(*edit) if edit else None))
     if "cells" in payload:
         outcome.locate = Locator({line: (cell, at) for line, cell, at in payload["cells"]},
                                  {(line, col): (fl, fc) for line, col, fl, fc in payload["positions"]})

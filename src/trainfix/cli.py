@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import ALL_CODES, OUTPUT_FORMATS as FORMATS, Config, ConfigError, has_table, load_pyproject
+from .config import ALL_CODES, Config, ConfigError, has_table, load_pyproject
+from .config import OUTPUT_FORMATS as FORMATS
 from .report import FileOutcome, Report, unified_diff
 
 PROGRESS_MIN_FILES = 20  # a progress bar only for runs longer than a glance

@@ -11,10 +11,10 @@ import warnings
 from dataclasses import dataclass, field
 
 from . import rules
-from .errors import SourceError
-from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
 from .analysis.contexts import CallSite, analyze
 from .config import Config
+from .errors import SourceError
+from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
 from .rules import Finding, Source
 from .transform import Edit, LineIndex, apply_edits, training_edit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from .config import Config
 from .errors import SourceError
-from .prefilter import may_have_findings_bytes
 from .notebook import Notebook, NotebookError, NotPythonNotebookError, parse_notebook
+from .prefilter import may_have_findings_bytes
 from .report import FileOutcome
 
 

@@ -158,6 +158,17 @@ def _work(task) -> FileOutcome:
     return process_read(*task)
 
 
+def _read(path, shown: str, config: Config, write: bool, hashed: bool) -> tuple[FileOutcome | None, tuple | None]:
+    """A file's outcome when reading or the prefilter settles it, else the task that analyses it."""
+    got = read_file(path, shown)
+    if isinstance(got, FileOutcome):
+        return got, None
+    raw, size, mtime_ns = got
+    if not may_have_findings_bytes(raw, config):  # cannot hold a context: nothing to report
+        return FileOutcome(shown, stamp=(size, mtime_ns, hashlib.sha256(raw).hexdigest() if hashed else "")), None
+    return None, (path, shown, raw, size, mtime_ns, config, config.unsafe_fixes, write)
+
+
 # Below both, a pool's start-up costs more than the candidates' analysis in parallel saves.
 POOL_MIN_FILES = 32
 POOL_MIN_BYTES = 256 * 1024
@@ -182,34 +193,25 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
     try:
         for i, (path, shown, config) in enumerate(items):
             done.append((path, config))
-            outcomes.append(None)
-            cached = cache.get(path, shown, config, cached_findings) if cache is not None else None
-            if cached is not None:
-                outcomes[i] = cached
+            outcome = cache.get(path, shown, config, cached_findings) if cache is not None else None
+            task = None
+            if outcome is None:
+                outcome, task = _read(path, shown, config, write, hashed=cache is not None)
+            outcomes.append(outcome)
+            if task is None:
+                if progress:
+                    progress()
+            elif pool is not None:
+                futures[i] = pool.submit(_work, task)
             else:
-                got = read_file(path, shown)
-                if isinstance(got, FileOutcome):
-                    outcomes[i] = got
-                elif not may_have_findings_bytes(got[0], config):  # cannot hold a context: nothing to report
-                    raw, size, mtime_ns = got
-                    digest = hashlib.sha256(raw).hexdigest() if cache is not None else ""
-                    outcomes[i] = FileOutcome(shown, stamp=(size, mtime_ns, digest))
-                else:
-                    task = (path, shown, *got, config, config.unsafe_fixes, write)
-                    if pool is not None:
-                        futures[i] = pool.submit(_work, task)
-                        continue
-                    pending.append((i, task))
-                    pending_bytes += len(got[0])
-                    if jobs > 1 and (len(pending) >= POOL_MIN_FILES or pending_bytes >= POOL_MIN_BYTES):
-                        from concurrent.futures import ProcessPoolExecutor
+                pending.append((i, task))
+                pending_bytes += len(task[2])
+                if jobs > 1 and (len(pending) >= POOL_MIN_FILES or pending_bytes >= POOL_MIN_BYTES):
+                    from concurrent.futures import ProcessPoolExecutor
 
-                        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),))
-                        futures.update((j, pool.submit(_work, t)) for j, t in pending)
-                        pending = []
-                    continue
-            if progress:
-                progress()
+                    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(os.getpid(),))
+                    futures.update((j, pool.submit(_work, t)) for j, t in pending)
+                    pending = []
         for i, task in pending:
             outcomes[i] = _work(task)
             if progress:
