@@ -293,3 +293,15 @@ def test_an_analysed_module_leaves_no_garbage_cycles():
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
+
+
+def test_entries_of_deleted_files_leave_the_cache(tmp_path, run_trainfix):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    (tmp_path / "old.py").write_text(CLEAN)
+    (tmp_path / "keep.py").write_text(CLEAN)
+    assert run_trainfix("check", "--cache", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "old.py").unlink()
+    (tmp_path / "new.py").write_text(CLEAN)
+    assert run_trainfix("check", "--cache", "new.py", cwd=tmp_path).returncode == 0  # a run over one file
+    [table] = (tmp_path / ".trainfix_cache").glob("*.json")
+    assert sorted(os.path.basename(n) for n in json.loads(table.read_text())) == ["keep.py", "new.py"]

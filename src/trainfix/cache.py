@@ -6,7 +6,7 @@ for a file with nothing to report, plus its findings for one with findings. An
 entry is used when size and mtime still match, or when only the mtime moved and
 the content hash still matches (a checkout that rewrote the same bytes). A
 version bump or a settings change selects another file, so a stale entry is never
-used. Files with errors are never cached. Findings are served only to runs that
+used. Files with errors are never cached; entries of deleted files are dropped. Findings are served only to runs that
 write nothing and need no file text (apply, --diff and SARIF analyse again).
 Plain JSON, never pickle: a cache folder committed to a repository must not be
 able to run code.
@@ -45,6 +45,7 @@ class Cache:
         self.folder = root / DIRNAME
         self._tables: dict[str, dict] = {}
         self._dirty: set[str] = set()
+        self._seen: set[str] = set()  # entries this run looked up or wrote
 
     def _table(self, key: str) -> dict:
         if key not in self._tables:
@@ -59,7 +60,9 @@ class Cache:
         from .report import FileOutcome
 
         key = settings_key(config)
-        entry = self._table(key).get(os.path.abspath(path))
+        name = os.path.abspath(path)
+        self._seen.add(name)
+        entry = self._table(key).get(name)
         if entry is None:
             return None
         try:
@@ -98,6 +101,11 @@ class Cache:
         if not self._dirty:
             return
         import tempfile
+
+        for key in self._dirty:  # files deleted or renamed since they were cached
+            table = self._tables[key]
+            for name in [n for n in table if n not in self._seen and not os.path.exists(n)]:
+                del table[name]
 
         try:
             self.folder.mkdir(exist_ok=True)
