@@ -4,21 +4,8 @@ import os
 
 from click.testing import CliRunner
 
+from conftest import BUGGY, FIXED
 from trainfix.cli import cli
-
-BUGGY = """import tensorflow as tf
-from tensorflow import keras
-
-model = keras.Sequential([keras.layers.Dense(4), keras.layers.BatchNormalization()])
-opt = keras.optimizers.Adam()
-
-
-def train_step(x):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model(x))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-"""
-FIXED = BUGGY.replace("model(x))", "model(x, training=True))")
 
 
 def write(path, text, mode="w"):

@@ -12,21 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, trainfix_exe
+from conftest import BUGGY, FIXED, ROOT, trainfix_exe
 
-BUGGY = """import tensorflow as tf
-from tensorflow import keras
-
-model = keras.Sequential([keras.layers.Dense(4), keras.layers.BatchNormalization()])
-opt = keras.optimizers.Adam()
-
-
-def train_step(x):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model(x))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-"""
-FIXED = BUGGY.replace("model(x))", "model(x, training=True))")
 # unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
 MIXED = """import tensorflow as tf
 import keras

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CASES, trainfix_exe
+from conftest import BUGGY, CASES, trainfix_exe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -186,20 +186,6 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_file(tmp_path, co
     assert temps == [], f"temp files left after a clean run: {temps}"
     print(f"final clean run: {counts['fixed']} fixed, no temp file left; "
           f"{len(left_behind)} temp file(s) had been left by the kills and were removed")
-
-
-BUGGY = """import tensorflow as tf
-from tensorflow import keras
-
-model = keras.Sequential([keras.layers.Dense(4), keras.layers.BatchNormalization()])
-opt = keras.optimizers.Adam()
-
-
-def train_step(x):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model(x))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-"""
 
 
 def _limit_file_size(limit: int):

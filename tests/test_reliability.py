@@ -27,24 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import trainfix_exe
+from conftest import BUGGY, CALL, FIXED, FIXED_CALL, trainfix_exe
 from trainfix.engine import SourceError
 from trainfix.files import write_atomic
 
-BUGGY = """import tensorflow as tf
-from tensorflow import keras
-
-model = keras.Sequential([keras.layers.Dense(4), keras.layers.BatchNormalization()])
-opt = keras.optimizers.Adam()
-
-
-def train_step(x):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(model(x))
-    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
-"""
-CALL, FIXED_CALL = "model(x))", "model(x, training=True))"
-FIXED = BUGGY.replace(CALL, FIXED_CALL)
 assert FIXED != BUGGY
 
 
