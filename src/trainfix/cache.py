@@ -21,6 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Config
+from .report import FileOutcome
 
 DIRNAME = ".trainfix_cache"
 
@@ -57,8 +58,6 @@ class Cache:
 
     def get(self, path, shown: str, config: Config, findings: bool = False):
         """The cached outcome of an unchanged file, or None (findings only when asked for)."""
-        from .report import FileOutcome
-
         key = settings_key(config)
         name = os.path.abspath(path)
         self._seen.add(name)
@@ -135,7 +134,6 @@ def _outcome_to_json(outcome, config: Config) -> dict:
 def _outcome_from_json(shown: str, payload: dict):
     from .findings import Finding, Fix
     from .notebook_runner import Locator
-    from .report import FileOutcome
     from .transform import Edit
 
     outcome = FileOutcome(shown)

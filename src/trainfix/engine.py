@@ -196,30 +196,33 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result
             edits.append(finding.edit)
             finding.applied = True
     new_text = apply_edits(text, edits) if edits else text
-    remaining = verify(text, new_text, config, unsafe, tree) if edits else [f for f in findings if not f.applied]
+    remaining = verify(text, new_text, config, unsafe, tree, index) if edits else \
+        [f for f in findings if not f.applied]
     return Result(text, new_text, findings, skipped, remaining)
 
 
-def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None) -> list[Finding]:
+def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,
+           old_index: LineIndex | None = None) -> list[Finding]:
     """The new text parses, differs only in `training` arguments, and is stable.
 
     Returns the findings left in the new text (with positions in the new text).
-    `old_tree`, the tree the fixes were found in, is consumed.
+    `old_tree` and `old_index`, from the pass that found the fixes, are reused; the tree is consumed.
     """
     try:
         new_tree = _ast_parse(new)
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
-    again = find(new, config, new_tree)[0]  # before the comparison below strips `training` from new_tree
-    if not _same_but_training(old_tree or _ast_parse(old), old, new_tree, new):
+    again, _, new_index, _ = find(new, config, new_tree)  # before the comparison strips `training` from new_tree
+    if not _same_but_training(old_tree or _ast_parse(old), old_index or LineIndex(old), new_tree,
+                              new_index or LineIndex(new)):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")
     if any(f.fix and (f.fix.applicability == "safe" or unsafe) for f in again):
         raise SourceError("fix verification failed: a second pass would change the file again; file not written")
     return again
 
 
-def _same_but_training(old_tree: ast.Module, old: str, new_tree: ast.Module, new: str) -> bool:
+def _same_but_training(old_tree: ast.Module, old_index: LineIndex, new_tree: ast.Module, new_index: LineIndex) -> bool:
     """Both modules' trees are equal once `training` arguments are dropped.
 
     A top-level statement whose source text is unchanged has an unchanged tree, so
@@ -228,7 +231,6 @@ def _same_but_training(old_tree: ast.Module, old: str, new_tree: ast.Module, new
     """
     if len(old_tree.body) != len(new_tree.body):
         return False
-    old_index, new_index = LineIndex(old), LineIndex(new)
     for a, b in zip(old_tree.body, new_tree.body):
         if _statement_text(a, old_index) != _statement_text(b, new_index) and _normalized(a) != _normalized(b):
             return False
