@@ -222,7 +222,7 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
             if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
                 new = None
             else:
-                outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes)
+                outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes, stdin_filename)
                 outcome.written = write and new is not None  # the fixed text goes to stdout
                 report.add(outcome)
             if write:

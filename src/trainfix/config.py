@@ -22,7 +22,7 @@ def _toml():
 TRAIN_FUNCTIONS = ("train_step", "training_step")
 EVAL_FUNCTIONS = ("test_step", "val_step", "valid_step", "validation_step", "eval_step", "evaluate_step")
 PREDICT_FUNCTIONS = ("predict_step", "inference_step")
-ALL_CODES = ("TRN001", "TRN002", "TRN003", "TRN004", "TRN005")
+ALL_CODES = ("TRN001", "TRN002", "TRN003", "TRN004", "TRN005", "TRN006")
 
 LIST_OPTIONS = {
     "train-functions": TRAIN_FUNCTIONS,

@@ -51,11 +51,8 @@ def example_pair(rule: ModuleType) -> tuple[str, str]:
 
 
 def fix_safety(rule: ModuleType) -> str:
-    """`safe`, `sometimes unsafe` or `display only`, from the rule's *Fix safety* section."""
-    text = sections(rule).get("Fix safety", "")
-    if "No fix is offered" in text:
-        return "display only"
-    return "sometimes unsafe" if "unsafe" in text.lower() else "safe"
+    """`safe`, `sometimes unsafe` or `display only`: the rule's declared `FIX_SAFETY`."""
+    return rule.FIX_SAFETY
 
 
 def rule_markdown(rule: ModuleType) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import sys
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import rules
 from .analysis.contexts import CallSite, analyze
+from .analysis.project import Project
 from .config import Config
 from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
@@ -30,6 +32,7 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[CallSite] = field(default_factory=list)  # calls considered and left alone
     remaining: list[Finding] = field(default_factory=list)  # what new_source still reports, at its positions
+    dependencies: tuple[str, ...] = ()  # other project modules the analysis read (their changes change findings)
 
     @property
     def changed(self) -> bool:
@@ -98,13 +101,14 @@ def _char_col(index: LineIndex, line: int, col: int) -> int:
     return index.offset(line, col) - index.starts[line - 1] + 1
 
 
-def find(text: str, config: Config, tree: ast.Module | None = None):
+def find(text: str, config: Config, tree: ast.Module | None = None, project: Project | None = None,
+         module_key: str | None = None):
     """Findings (enabled, not suppressed), skipped calls, the line index and the tree of one source."""
     if skip_file(text) or not may_have_findings(text, config):
         return [], [], None, None
     index = LineIndex(text)
     tree = tree or parse(text)
-    sites = analyze(tree, text, config, index)
+    sites = analyze(tree, text, config, index, project, module_key)
     source = Source({})
     findings, skipped = [], []
     loaded = False
@@ -132,18 +136,23 @@ def find(text: str, config: Config, tree: ast.Module | None = None):
     return findings, skipped, index, tree
 
 
-def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None) -> Result:
+def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None,
+               path: str | os.PathLike[str] | None = None) -> Result:
     """Analyse `text`; return its findings and the text with the applicable fixes.
+
+    `path` is where the text lives (or would live): models imported from the other
+    modules of its project are then followed (the project index). Without it the
+    text is analysed alone.
 
     Raises SourceError when the text does not parse or a fix fails verification.
     """
     try:
-        return _fix_source(text, config, unsafe)
+        return _fix_source(text, config, unsafe, path)
     except RecursionError:
         pass
     # Deeply nested code (a 1,000-term concatenation in generated code) is valid Python:
     # retry once on a thread with a large stack and a higher recursion limit.
-    return _deep(_fix_source, text, config, unsafe)
+    return _deep(_fix_source, text, config, unsafe, path)
 
 
 DEEP_STACK_BYTES = 512 * 1024 * 1024
@@ -179,10 +188,16 @@ def _deep(fn, *args):
     return box["result"]
 
 
-def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result:
+def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None) -> Result:
     config = config or Config()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
-    findings, skipped, index, tree = find(text, config)
+    project, key = None, None
+    if path is not None:
+        from .loader import FileLoader
+
+        key = os.path.abspath(path)
+        project = Project(FileLoader(key), config.model_factories)
+    findings, skipped, index, tree = find(text, config, None, project, key)
     edits: list[Edit] = []
     for finding in findings:
         fix = finding.fix
@@ -196,13 +211,15 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None) -> Result
             edits.append(finding.edit)
             finding.applied = True
     new_text = apply_edits(text, edits) if edits else text
-    remaining = verify(text, new_text, config, unsafe, tree, index) if edits else \
+    remaining = verify(text, new_text, config, unsafe, tree, index, project, key) if edits else \
         [f for f in findings if not f.applied]
-    return Result(text, new_text, findings, skipped, remaining)
+    dependencies = tuple(sorted(project.read)) if project is not None else ()
+    return Result(text, new_text, findings, skipped, remaining, dependencies)
 
 
 def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,
-           old_index: LineIndex | None = None) -> list[Finding]:
+           old_index: LineIndex | None = None, project: Project | None = None,
+           module_key: str | None = None) -> list[Finding]:
     """The new text parses, differs only in `training` arguments, and is stable.
 
     Returns the findings left in the new text (with positions in the new text).
@@ -213,7 +230,7 @@ def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Modul
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
-    again, _, new_index, _ = find(new, config, new_tree)  # before the comparison strips `training` from new_tree
+    again, _, new_index, _ = find(new, config, new_tree, project, module_key)  # before the comparison strips `training` from new_tree
     if not _same_but_training(old_tree or _ast_parse(old), old_index or LineIndex(old), new_tree,
                               new_index or LineIndex(new)):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")

@@ -46,7 +46,7 @@ def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe:
     nb = None
     try:
         nb = parse_notebook(raw)
-        result = fix_source(nb.source, config=config, unsafe=unsafe)
+        result = fix_source(nb.source, config=config, unsafe=unsafe, path=path)
         # one rewrite of the JSON: the file for apply, the diff of the file otherwise
         new_raw = nb.render(result.new_source) if result.changed and write else None
         diff = nb.diff(result.new_source, f"a/{shown}", f"b/{shown}") if result.changed and not write else None

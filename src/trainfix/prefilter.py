@@ -11,9 +11,13 @@ import re
 from .config import Config
 
 
+# Keras 3 on PyTorch (`loss.backward()`) and JAX (`jax.value_and_grad`, `jax.grad`) train without a tape
+_BACKENDS = ("GradientTape", ".backward(", "value_and_grad", "grad(")
+
+
 def may_have_findings(text: str, config: Config) -> bool:
-    """Exact prefilter: a finding needs a GradientTape or a configured step function."""
-    return "GradientTape" in text or _step_def(config.step_names).search(text) is not None
+    """Exact prefilter: a finding needs a GradientTape, a backend training loop or a configured step function."""
+    return any(word in text for word in _BACKENDS) or _step_def(config.step_names).search(text) is not None
 
 
 # Python's whitespace between tokens, including a backslash continuation
@@ -28,7 +32,10 @@ def _step_def(names: tuple[str, ...]) -> re.Pattern:
 
 def may_have_findings_bytes(raw: bytes, config: Config) -> bool:
     """The same prefilter on undecoded bytes (source encodings are ASCII supersets)."""
-    return b"GradientTape" in raw or _step_def_bytes(config.step_names).search(raw) is not None
+    return any(word in raw for word in _BACKENDS_BYTES) or _step_def_bytes(config.step_names).search(raw) is not None
+
+
+_BACKENDS_BYTES = tuple(word.encode() for word in _BACKENDS)
 
 
 @functools.lru_cache(maxsize=64)

@@ -38,8 +38,10 @@ def _error(shown: str, exc: SourceError) -> str:
     return f"{where}: error: {exc.reason}"
 
 
-def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[FileOutcome, bytes | None]:
-    """Analyse raw file bytes; returns the outcome and the new bytes (None when unchanged)."""
+def process_text(shown: str, raw: bytes, config: Config, unsafe: bool,
+                 path=None) -> tuple[FileOutcome, bytes | None]:
+    """Analyse raw file bytes (of the file at `path`, whose project modules the analysis may read);
+    returns the outcome and the new bytes (None when unchanged)."""
     outcome = FileOutcome(shown)
     if not may_have_findings_bytes(raw, config):
         return outcome, None  # cannot contain a context: not even decoded
@@ -47,7 +49,7 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool) -> tuple[
 
     try:
         decoded = decode(raw)
-        result = fix_source(decoded.text, config=config, unsafe=unsafe)
+        result = fix_source(decoded.text, config=config, unsafe=unsafe, path=path)
     except SourceError as exc:
         outcome.error = _error(shown, exc)
         return outcome, None
@@ -116,7 +118,7 @@ def process_read(path, shown: str, raw: bytes, size: int, mtime_ns: int, config:
 
         outcome = process_notebook(path, shown, raw, config, unsafe, write, digest)
     else:
-        outcome, new = process_text(shown, raw, config, unsafe)
+        outcome, new = process_text(shown, raw, config, unsafe, path)
         if new is not None and write:
             write_file(outcome, path, new, digest)
     if not outcome.error:

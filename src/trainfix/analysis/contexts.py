@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ast
 import builtins
-from dataclasses import dataclass
 
 from ..config import Config
 from ..transform import LineIndex
+from . import backends
 from .evidence import WEIGHT_ATTRS, Evidence
+from .helpers import walk_helpers
+from .project import Project
+from .sites import CallSite, Context
 from .scope import SCOPE_NODES, Scope, ScopeTree, child_nodes, own_nodes, param_names
 
 TAPE_NAMES = {
@@ -29,41 +32,6 @@ BUILTINS = frozenset(dir(builtins))
 OTHER_FLAGS = {"is_training", "train", "deterministic", "mode", "is_train", "train_mode", "phase_train"}
 
 
-@dataclass(frozen=True)
-class Context:
-    kind: str  # train | eval | predict | inputs | none
-    trained: frozenset = frozenset()  # owner keys whose weights are the gradient sources
-    unknown: bool = False  # other certain models may be trained too
-    explicit: bool = False  # `trained` comes from explicit gradient sources
-    tape: bool = False
-    feeds: bool = False  # the gradients reach an optimizer in the same function
-    segments: tuple = ()  # tapeless train step: ((position, owners), ...) of its optimizer updates
-    function: ast.AST | None = None
-    scope: Scope | None = None
-    reason: str = ""  # why calls here are left alone (inputs / none)
-
-
-@dataclass
-class CallSite:
-    """A call met in a context, with everything the rules decide on."""
-
-    call: ast.Call
-    context: Context
-    callee: str  # source text of the callee
-    is_model: bool  # callee is certainly a Keras model/layer or local training function
-    method: str | None = None  # `.predict` on a model
-    trained: bool | None = None  # True trained, False not, None unknown
-    explicit: bool = False  # the callee's own weights are explicit gradient sources
-    state: str = "missing"  # missing | none | true | false | expr | kwargs
-    where: str = "none"  # keyword | positional | none
-    fixable: bool = True  # a keyword can be written (no positional args after slot 2, no lone genexp)
-    in_loop: bool = False
-    forward: str | None = None  # enclosing step's `training` parameter to forward
-    skip_reason: str = ""
-    key: tuple | None = None  # the callee's identity (see Evidence.model_key)
-    also_true: bool = False  # the same model is called with training=True in the same context
-
-
 _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
@@ -72,17 +40,22 @@ def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
 
 
 class Analyzer:
-    def __init__(self, module: ast.Module, config: Config, source: str, index: LineIndex | None = None):
+    def __init__(self, module: ast.Module, config: Config, source: str, index: LineIndex | None = None,
+                 project: Project | None = None, module_key: str | None = None):
         self.source = source
         self.index = index or LineIndex(source)
         self.config = config
         self.t = ScopeTree(module)
-        self.ev = Evidence(self.t, config.model_factories, source)
+        self.ev = Evidence(self.t, config.model_factories, project, module_key)
         self.train_names = set(config.train_functions)
         self.eval_names = set(config.eval_functions)
         self.predict_names = set(config.predict_functions)
         self.sites: list[CallSite] = []
         self._done: set = set()
+        self._deliberate_memo: dict = {}
+        self._jax: dict | None = None
+        self._torch = backends.uses_torch(self.t)
+        self.helper_calls: dict = {}  # local function without `training` -> [(call, context, scope)]
         self._mark_differentiated()
 
     # -- pass 0: which owners' weights are differentiated anywhere ----------------
@@ -348,11 +321,13 @@ class Analyzer:
                 continue  # Keras propagates the outer training value into call()
             if self._inside_keras_call(scope):
                 continue
-            ctx = self.step_context(node, scope) or self._inherited_context(node, scope)
+            ctx = self.step_context(node, scope) or self._inherited_context(node, scope) or \
+                self._backend_context(node, scope)
             if ctx is not None:
                 self._walk_body(node.body, ctx, scope, False)
             else:
                 self._walk_withs(scope)
+        walk_helpers(self)
         self.sites.sort(key=lambda s: (s.call.lineno, s.call.col_offset))
         called_true = {(id(s.context), s.key) for s in self.sites if s.key is not None and s.state == "true"}
         for site in self.sites:
@@ -365,6 +340,20 @@ class Analyzer:
         for node in sorted(scope.withs, key=lambda n: (n.lineno, n.col_offset)):
             if id(node) not in self._done:
                 self._walk(node, None, scope, False)
+
+    def _backend_context(self, fn: ast.AST, scope: Scope) -> Context | None:
+        """Keras 3 on JAX (a function `jax.value_and_grad` differentiates) or PyTorch (a `backward()` loop)."""
+        if self._jax is None:
+            self._jax = backends.jax_differentiated(self.t, self.ev)
+        if fn in self._jax:
+            owners = backends.jax_trained(fn, scope, self._jax[fn], self.ev)
+            return Context("train", owners, not owners, False, False, True, (), fn, scope)
+        if self._torch:
+            optimizers = backends.torch_optimizers(fn)
+            if optimizers is not None:
+                owners = backends.torch_trained(optimizers, scope, self.t, self.ev)
+                return Context("train", owners or frozenset(), not owners, False, False, True, (), fn, scope)
+        return None
 
     def _inherited_context(self, node: ast.AST, scope: Scope) -> Context | None:
         """A function nested in an eval/predict step (a `step_fn` run by strategy.run) is part of it."""
@@ -398,6 +387,9 @@ class Analyzer:
             for item in node.items:
                 self._walk(item.context_expr, ctx, scope, in_loop)
             inner = self.tape_context(node, scope, ctx)
+            if inner is None and self._torch and any(backends.is_no_grad(item.context_expr, scope, self.t)
+                                                     for item in node.items):
+                inner = Context("eval", function=scope.node, scope=scope)
             self._walk_body(node.body, inner if inner is not None else ctx, scope, in_loop)
             return
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
@@ -429,28 +421,35 @@ class Analyzer:
                 if key is not None and self._trained(key, func.value, ctx, scope) is True:
                     self.sites.append(CallSite(call, ctx, callee, True, method=func.attr, trained=True))
             return
-        local_fn = self.ev.local_training_fn(func, scope)
-        model = local_fn is None and self.ev.is_model(func, scope)
+        stateless = isinstance(func, ast.Attribute) and func.attr == "stateless_call"
+        subject = func.value if stateless else func  # Keras 3: `model.stateless_call(tv, ntv, x)` runs model
+        local_fn = None if stateless else self.ev.training_callable(func, scope)
+        model = local_fn is None and self.ev.is_model(subject, scope)
         if local_fn is None and not model:
             builtin = isinstance(func, ast.Name) and func.id in BUILTINS and not self.t.lookup(func.id, scope)
             target = self.ev.resolve_callable(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+            if target is not None and target[0] == "def" and ctx.kind in ("train", "eval", "predict"):
+                self.helper_calls.setdefault(target[1], []).append((call, ctx, scope))
             if isinstance(func, (ast.Name, ast.Attribute)) and not builtin and (target is None or target[0] == "def"):
                 self.sites.append(CallSite(call, ctx, callee, False, skip_reason=self.ev.why_not_model(func, scope)))
             return
         site = CallSite(call, ctx, callee, True)
-        site.key = self.ev.model_key(func, scope) if local_fn is None else ("fn", id(local_fn[0]))
-        self._read_training(site, call, local_fn, scope)
+        site.key = self.ev.model_key(subject, scope) if local_fn is None else ("fn", id(local_fn.node))
+        self._read_training(site, call, local_fn, scope, stateless)
         site.in_loop = in_loop
         if ctx.function is not None and "training" in param_names(ctx.function):
             site.forward = "training"
+        if site.state in ("missing", "none") and id(call) in self._deliberate(ctx.function or scope.node):
+            site.state, site.skip_reason = "expr", "deliberate: the other branch passes `training=`"
         if ctx.kind == "train":
             if local_fn is not None:
-                site.trained = self._local_fn_trained(local_fn, ctx)
+                site.trained = self._local_fn_trained(local_fn, ctx, call, scope)
             else:
-                key = self.ev.model_key(func, scope)
+                key = site.key
                 at = (call.lineno, call.col_offset)
-                site.trained = self._trained(key, func, ctx, scope, at) if key is not None else None
+                site.trained = self._trained(key, subject, ctx, scope, at) if key is not None else None
                 site.explicit = key is not None and key in ctx.trained and ctx.explicit and ctx.feeds
+                site.pretrained = self.ev.is_pretrained(subject, scope)
             if site.trained is False:
                 site.skip_reason = "not trained in this step"
             elif site.trained is None and not ctx.unknown:
@@ -458,7 +457,31 @@ class Analyzer:
                 site.skip_reason = "not trained in this step"
         self.sites.append(site)
 
-    def _read_training(self, site: CallSite, call: ast.Call, local_fn, scope: Scope) -> None:
+    def _deliberate(self, fn: ast.AST) -> set[int]:
+        """Calls without `training` in one branch of an if/else (or a conditional expression) whose other
+        branch calls the same callee with an explicit `training=`: written so on purpose."""
+        if fn in self._deliberate_memo:
+            return self._deliberate_memo[fn]
+        out: set[int] = set()
+        nodes = own_nodes(fn) if isinstance(fn, SCOPE_NODES) else ()
+        for node in nodes:
+            if isinstance(node, ast.If) and node.orelse:
+                branches = (node.body, node.orelse)
+            elif isinstance(node, ast.IfExp):
+                branches = ([node.body], [node.orelse])
+            else:
+                continue
+            calls = [[n for stmt in branch for n in ast.walk(stmt) if isinstance(n, ast.Call)] for branch in branches]
+            explicit = [{ast.dump(c.func) for c in group if any(k.arg == "training" for k in c.keywords)}
+                        for group in calls]
+            for mine, theirs in ((0, 1), (1, 0)):
+                for c in calls[mine]:
+                    if not any(k.arg == "training" for k in c.keywords) and ast.dump(c.func) in explicit[theirs]:
+                        out.add(id(c))
+        self._deliberate_memo[fn] = out
+        return out
+
+    def _read_training(self, site: CallSite, call: ast.Call, local_fn, scope: Scope, stateless: bool = False) -> None:
         if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
             site.state, site.skip_reason = "kwargs", "arguments unpacked with * or **"
             return
@@ -474,9 +497,10 @@ class Analyzer:
                     site.skip_reason = "training is an expression"
                 return
         positional_slot = 1  # Sequential, functional and built-in layers: call(inputs, training=None, ...)
-        if local_fn is not None:
-            params = [a.arg for a in [*local_fn[0].args.posonlyargs, *local_fn[0].args.args]]
-            positional_slot = params.index("training") if "training" in params else None
+        if stateless:
+            positional_slot = None  # stateless_call(trainable, non_trainable, *args, **kwargs): keyword only
+        elif local_fn is not None:
+            positional_slot = local_fn.slot
         else:
             cls = self.ev.local_class_of(call.func, scope)
             params = self.ev.call_signature(cls) if cls is not None else None
@@ -516,8 +540,13 @@ class Analyzer:
             return False
         return not (key[0] == "attr" and ("self", key[1]) in done)
 
-    def _local_fn_trained(self, local_fn, ctx: Context) -> bool | None:
-        fn, fn_scope = local_fn
+    def _local_fn_trained(self, local_fn, ctx: Context, call: ast.Call, scope: Scope) -> bool | None:
+        """A function that takes `training` is trained when every model it forwards `training` to is.
+
+        A model it receives as a parameter is looked up as the caller passes it, so a helper in
+        another module (`generator_loss(self.generator, z, training=...)`) is judged by the caller's tape.
+        """
+        fn, fn_scope, ev = local_fn.node, local_fn.scope, local_fn.evidence
         targets = []
         for node in own_nodes(fn):
             if isinstance(node, ast.Call):
@@ -526,15 +555,52 @@ class Analyzer:
                         targets.append(node.func)
         if not targets:
             return None if ctx.unknown else False
+        params = param_names(fn)
         results = []
         for func in targets:
-            key = self.ev.model_key(func, fn_scope)
-            results.append(self._trained(key, func, ctx, fn_scope) if key is not None else None)
+            passed = _passed_for(func, fn, call, local_fn.offset, params)
+            if passed is not None:
+                key = self.ev.model_key(passed, scope)
+                results.append(self._trained(key, passed, ctx, scope) if key is not None else None)
+            elif ev is self.ev:
+                key = self.ev.model_key(func, fn_scope)
+                results.append(self._trained(key, func, ctx, fn_scope) if key is not None else None)
+            else:
+                results.append(None)
         if all(r is True for r in results):
             return True
         if any(r is False for r in results) and not ctx.unknown:
             return False
         return None if ctx.unknown else False
+
+
+def _passed_for(func: ast.AST, fn: ast.AST, call: ast.Call, offset: int, params: list[str]) -> ast.AST | None:
+    """The caller's argument for a parameter of `fn` that `func` (a name or `param.attr`) refers to."""
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id not in params or root.id in ("self", "cls"):
+        return None
+    name = root.id
+    value = next((k.value for k in call.keywords if k.arg == name), None)
+    positional = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+    if value is None and name in positional:
+        index = positional.index(name) - offset
+        if 0 <= index < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[:index + 1]):
+            value = call.args[index]
+    if value is None:
+        return None
+    if func is root:
+        return value
+    # rebuild `param.attr` on the caller's value
+    chain = []
+    node = func
+    while isinstance(node, ast.Attribute):
+        chain.append(node.attr)
+        node = node.value
+    for attr in reversed(chain):
+        value = ast.Attribute(value=value, attr=attr, ctx=ast.Load())
+    return value
 
 
 def _literal_state(value: ast.AST) -> str:
@@ -589,9 +655,10 @@ def _contains(tree: ast.AST, target: ast.AST) -> bool:
     return any(node is target for node in ast.walk(tree))
 
 
-def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None) -> list[CallSite]:
+def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None,
+            project: Project | None = None, module_key: str | None = None) -> list[CallSite]:
     """Every call met in a training/eval context, in source order."""
-    analyzer = Analyzer(module, config, source, index)
+    analyzer = Analyzer(module, config, source, index, project, module_key)
     try:
         return analyzer.run()
     finally:

@@ -8,8 +8,12 @@ with `training=`. Anything else is unknown and is never rewritten.
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from .scope import Binding, Scope, ScopeTree, own_nodes, param_names
+
+if TYPE_CHECKING:
+    from .project import Project, Symbol
 
 KERAS_ROOTS = (
     "tensorflow.compat.v1.keras",
@@ -102,13 +106,17 @@ def is_not_model(qualname: str | None) -> bool:
 class Evidence:
     """Lazily evaluated, memoised model evidence for one module."""
 
-    def __init__(self, tree: ScopeTree, factories: tuple[str, ...], source: str = ""):
+    def __init__(self, tree: ScopeTree, factories: tuple[str, ...], project: Project | None = None,
+                 module_key: str | None = None):
         self.t = tree
         self.factories = factories
+        self.project = project
+        self.module_key = module_key
         # Differentiated or used weights prove a Keras model only in Keras code: a
         # tf.Module or a Sonnet module has trainable_variables too and no `training`.
+        # Keras use is proven by code (imports, `tf.keras` attributes), never by a word in a comment.
         foreign = any(name.lstrip(".").split(".")[0] in FOREIGN_FRAMEWORKS for name in tree.imports)
-        self.weights_prove_models = not foreign and "keras" in source
+        self.weights_prove_models = not foreign and _uses_keras(tree)
         self._memo: dict = {}
         self.differentiated: set = set()  # owner keys whose weights some gradient uses
         self.called_with_training: set = set()  # model keys called with training=
@@ -123,6 +131,51 @@ class Evidence:
         value = compute()
         self._memo[key] = value
         return value
+
+    # -- the project index ----------------------------------------------------------
+    def external(self, qualname: str | None) -> Symbol | None:
+        """What an imported dotted name is in the project (None: not a project name, or unknown)."""
+        if self.project is None or self.module_key is None or not qualname or canonical_keras(qualname):
+            return None
+        symbol = self.project.lookup(self.module_key, qualname)
+        if symbol is not None and symbol.kind == "external":
+            return None if symbol.qualname == qualname else symbol
+        return symbol
+
+    def qual_returns_model(self, qualname: str) -> bool:
+        if returns_model(qualname, self.factories):
+            return True
+        symbol = self.external(qualname)
+        if symbol is None:
+            return False
+        if symbol.kind == "external":
+            return returns_model(symbol.qualname, self.factories)
+        return symbol.kind in ("keras_class", "factory")
+
+    def qual_not_model(self, qualname: str) -> bool:
+        if is_not_model(qualname):
+            return True
+        symbol = self.external(qualname)
+        if symbol is None:
+            return False
+        if symbol.kind == "external":
+            return is_not_model(symbol.qualname)
+        return symbol.kind in ("class", "nonmodel_factory", "module")
+
+    def qual_is_keras_class(self, qualname: str) -> bool | None:
+        """True for a Keras model/layer class, False for a class proven to be something else, None unknown."""
+        if is_keras_model_class(qualname):
+            return True
+        symbol = self.external(qualname)
+        if symbol is not None and symbol.kind == "external":
+            qualname, symbol = symbol.qualname, None
+            if is_keras_model_class(qualname):
+                return True
+        if symbol is not None:
+            return True if symbol.kind == "keras_class" else (False if symbol.kind == "class" else None)
+        if canonical_keras(qualname) is not None or is_not_model(qualname):
+            return False
+        return None
 
     # -- callables -------------------------------------------------------------
     def resolve_callable(self, func: ast.AST, scope: Scope, depth: int = 0):
@@ -157,11 +210,11 @@ class Evidence:
             unresolved = False
             for base in cls.bases:
                 target = self.resolve_callable(base, scope)
-                if target is None or (target[0] == "qual" and canonical_keras(target[1]) is None
-                                      and not is_not_model(target[1])):
-                    unresolved = True  # e.g. `from project.base import BaseModel`
-                elif target[0] == "qual" and is_keras_model_class(target[1]):
+                verdict = self.qual_is_keras_class(target[1]) if target and target[0] == "qual" else None
+                if verdict is True:
                     return True
+                if target is None or (target[0] == "qual" and verdict is None):
+                    unresolved = True  # e.g. `from installed_lib.base import BaseModel`
                 elif target[0] == "class" and self.is_keras_class(target[1]):
                     return True
             return unresolved and self.weights_prove_models and self._uses_model_api(cls)
@@ -176,7 +229,13 @@ class Evidence:
     def class_is_unknown(self, cls: ast.ClassDef) -> bool:
         """A local class deriving from something this module can't resolve."""
         scope = self.t.scope_of[cls].parent
-        return any(self.resolve_callable(base, scope) is None for base in cls.bases)
+        for base in cls.bases:
+            target = self.resolve_callable(base, scope)
+            if target is None or (target[0] == "class" and self.class_is_unknown(target[1])):
+                return True
+            if target[0] == "qual" and self.qual_is_keras_class(target[1]) is None:
+                return True
+        return False
 
     def local_bases(self, cls: ast.ClassDef) -> list[ast.ClassDef]:
         """`cls` and the classes of this file it derives from."""
@@ -204,12 +263,23 @@ class Evidence:
 
         return self._cached(("factory", fn), compute)
 
+    def is_nonmodel_factory(self, fn: ast.AST, fn_scope: Scope) -> bool:
+        """A function every return value of which is visibly not a model (a `tf.Module`, a number)."""
+
+        def compute():
+            if isinstance(fn, ast.Lambda):
+                return self.call_not_model(fn.body, fn_scope)
+            returns = [r for r in own_nodes(fn) if isinstance(r, ast.Return)]
+            return bool(returns) and all(r.value is not None and self.not_model(r.value, fn_scope) for r in returns)
+
+        return self._cached(("nonfactory", fn), compute)
+
     def call_returns_model(self, call: ast.Call, scope: Scope) -> bool:
         target = self.resolve_callable(call.func, scope)
         if target is None:
             return False
         if target[0] == "qual":
-            return returns_model(target[1], self.factories)
+            return self.qual_returns_model(target[1])
         if target[0] == "class":
             return self.is_keras_class(target[1])
         return self.is_factory(target[1], target[2])
@@ -221,9 +291,11 @@ class Evidence:
         if isinstance(value, ast.Call):
             target = self.resolve_callable(value.func, scope)
             if target and target[0] == "qual":
-                return is_not_model(target[1])
+                return self.qual_not_model(target[1])
             if target and target[0] == "class":
                 return not self.is_keras_class(target[1]) and not self.class_is_unknown(target[1])
+            if target and target[0] == "def":
+                return self.is_nonmodel_factory(target[1], target[2])
         return False
 
     # -- model expressions -------------------------------------------------------
@@ -240,7 +312,42 @@ class Evidence:
         if isinstance(expr, ast.Attribute):
             cls = self.t.self_class(expr.value, scope)
             return cls is not None and self.attr_is_model(cls, expr.attr)
+        if isinstance(expr, ast.Subscript):  # `self.heads[i]`: a list, tuple or dict of models
+            return self.holds_models(expr.value, scope)
         return False
+
+    def holds_models(self, expr: ast.AST, scope: Scope) -> bool:
+        """`expr` is a list, tuple or dict every element of which is a model."""
+        if isinstance(expr, ast.Name):
+            bindings = self.t.lookup(expr.id, scope)
+            values = [(b.node, b.scope) for b in bindings if b.kind == "assign"]
+            if not values or len(values) != len(bindings):
+                return False
+        elif isinstance(expr, ast.Attribute) and self.t.self_class(expr.value, scope) is not None:
+            cls = self.t.self_class(expr.value, scope)
+            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
+                      .get(expr.attr, ())]
+        else:
+            values = [(expr, scope)]
+        if not values:
+            return False
+
+        def elements(value: ast.AST | None) -> list[ast.AST] | None:
+            if isinstance(value, (ast.List, ast.Tuple)) and value.elts:
+                return None if any(isinstance(e, ast.Starred) for e in value.elts) else list(value.elts)
+            if isinstance(value, ast.Dict) and value.values and None not in value.keys:
+                return list(value.values)
+            if isinstance(value, (ast.ListComp, ast.GeneratorExp)):
+                return [value.elt]
+            if isinstance(value, ast.DictComp):
+                return [value.value]
+            return None
+
+        for value, value_scope in values:
+            elts = elements(value)
+            if elts is None or not all(self.is_model(e, value_scope) for e in elts):
+                return False
+        return True
 
     def name_is_model(self, name: str, scope: Scope) -> bool:
         bindings = self.t.lookup(name, scope)
@@ -253,6 +360,13 @@ class Evidence:
             for b in bindings:
                 if b.kind in ("def", "class"):
                     return False
+                if b.kind == "import":  # a module-level model of another project module
+                    symbol = self.external(b.qualname)
+                    if symbol is not None and symbol.kind != "model":
+                        return False
+                    positive = positive or symbol is not None
+                if b.kind == "other" and b.node is not None:  # a loop over a list of models
+                    positive = positive or self.holds_models(b.node, b.scope)
                 if b.kind == "param":
                     annotated = self.annotation_says(b.node, b.scope)
                     if annotated is False:
@@ -282,13 +396,14 @@ class Evidence:
         if target is None:
             return None
         if target[0] == "qual":
-            return True if is_keras_model_class(target[1]) else False
+            verdict = self.qual_is_keras_class(target[1])
+            return True if verdict else (False if verdict is False or self.external(target[1]) is None else None)
         if target[0] == "class":
             return self.is_keras_class(target[1])
         return None
 
     def param_from_callers(self, binding: Binding) -> bool:
-        """A constructor parameter is a model when every instantiation in this module passes one.
+        """A constructor parameter is a model when every instantiation in the project passes one.
 
         Every read of the class name must be the callee of a call: a class passed
         around (or subclassed) may be instantiated elsewhere.
@@ -297,8 +412,12 @@ class Evidence:
         cls = binding.scope.cls
         # Only the constructor of a Keras subclass (GAN(generator, discriminator), VAE(encoder, decoder)):
         # a plain function may also be called from other modules with other objects.
-        if getattr(fn, "name", None) != "__init__" or cls is None or binding.scope.self_name is None \
-                or not self.is_keras_class(cls):
+        if getattr(fn, "name", None) != "__init__" or cls is None or binding.scope.self_name is None:
+            return False
+        # A plain class (an Evaluator, a Trainer) counts too when no other module of the project can
+        # instantiate it: then the instantiations read here are all there are.
+        if not self.is_keras_class(cls) and (self.project is None or self.module_key is None or
+                                             self.project.mentioned_elsewhere(cls.name, self.module_key)):
             return False
         params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
         target_def, offset = cls, 1
@@ -424,16 +543,94 @@ class Evidence:
             cls = self.t.self_class(expr.value, scope)
             if cls is not None:
                 return ("attr", cls, expr.attr)
+        if isinstance(expr, ast.Subscript):  # an element of a container of models: the container's identity
+            return self.model_key(expr.value, scope)
         return None
 
-    def local_training_fn(self, func: ast.AST, scope: Scope):
-        """The local function (and its scope) called by `func` when it has a `training` parameter."""
+    def training_callable(self, func: ast.AST, scope: Scope, depth: int = 0) -> TrainingFn | None:
+        """The project function or method a call of `func` runs, when it takes a `training` parameter.
+
+        A local function, one imported from another project module, a method of
+        `self`'s class, or `functools.partial` / `jax.value_and_grad` / `jax.grad`
+        of one of those (the wrapper's calls take `training` too).
+        """
+        if depth > 5:
+            return None
+        if isinstance(func, ast.Attribute):
+            cls = self.t.self_class(func.value, scope)
+            if cls is not None:
+                method = self.method(cls, func.attr)
+                if method is not None and "training" in param_names(method) and \
+                        not _is_static(method):
+                    return TrainingFn(method, self.t.scope_of[method], self, 1)
+                return None
+            base = self.t.qualname(func.value, scope)
+            return self._imported_training_fn(f"{base}.{func.attr}") if base else None
         if not isinstance(func, ast.Name):
             return None
         bindings = self.t.lookup(func.id, scope)
-        if len(bindings) == 1 and bindings[0].kind == "def" and "training" in param_names(bindings[0].node):
-            return bindings[0].node, self.t.scope_of[bindings[0].node]
+        if len(bindings) != 1:
+            return None
+        b = bindings[0]
+        if b.kind == "def" and "training" in param_names(b.node):
+            return TrainingFn(b.node, self.t.scope_of[b.node], self, 0)
+        if b.kind == "import":
+            return self._imported_training_fn(b.qualname)
+        if b.kind == "assign" and isinstance(b.node, ast.Call) and b.node.args and \
+                self.t.qualname(b.node.func, b.scope) in WRAPPERS:
+            wrapped = b.node.args[0]
+            inner = self.training_callable(wrapped, b.scope, depth + 1)
+            if inner is None or any(k.arg == "training" or k.arg is None for k in b.node.keywords) or \
+                    any(isinstance(a, ast.Starred) for a in b.node.args):
+                return None
+            if self.t.qualname(b.node.func, b.scope) == "functools.partial":
+                wrapper = TrainingFn(inner.node, inner.scope, inner.evidence, inner.offset + len(b.node.args) - 1,
+                                     inner.bound | frozenset(k.arg for k in b.node.keywords))
+                slot = wrapper.slot
+                return None if slot is not None and slot < 0 else wrapper  # training bound positionally
+            return inner
         return None
+
+    def _imported_training_fn(self, qualname: str | None) -> TrainingFn | None:
+        symbol = self.external(qualname)
+        if symbol is None or symbol.kind != "training_function" or symbol.module is None:
+            return None
+        return TrainingFn(symbol.node, symbol.module.tree.scope_of[symbol.node], symbol.module.evidence, 0)
+
+    def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | None:
+        """`cls`'s own method `name`, or one inherited from a class of this file."""
+        for c in self.local_bases(cls):
+            for node in c.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                    return node
+        return None
+
+    def is_pretrained(self, expr: ast.AST, scope: Scope) -> bool:
+        """Built from pretrained weights: `keras.applications.*` without `weights=None`, `from_preset`,
+        `from_pretrained`, `load_model`, `hub.KerasLayer` (the fine-tuning idiom keeps its BatchNorm frozen)."""
+        if isinstance(expr, ast.Name):
+            values = [(b.node, b.scope) for b in self.t.lookup(expr.id, scope) if b.kind == "assign"]
+        elif isinstance(expr, ast.Attribute) and self.t.self_class(expr.value, scope) is not None:
+            cls = self.t.self_class(expr.value, scope)
+            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
+                      .get(expr.attr, ())]
+        else:
+            return False
+        return bool(values) and all(self._pretrained_value(v, s) for v, s in values)
+
+    def _pretrained_value(self, value: ast.AST | None, scope: Scope) -> bool:
+        if not isinstance(value, ast.Call):
+            return False
+        if isinstance(value.func, ast.Attribute) and value.func.attr in ("from_preset", "from_pretrained"):
+            return True
+        qual = self.t.qualname(value.func, scope)
+        canon = canonical_keras(qual)
+        if canon in ("keras.models.load_model", "keras.saving.load_model") or qual in EXTERNAL_LAYERS:
+            return True
+        if canon and canon.startswith("keras.applications.") and canon.split(".")[-1][:1].isupper():
+            weights = next((k.value for k in value.keywords if k.arg == "weights"), None)
+            return not (isinstance(weights, ast.Constant) and weights.value is None)
+        return False
 
     # -- facts collected once ------------------------------------------------------
     def _collect_class_facts(self) -> None:
@@ -471,5 +668,40 @@ class Evidence:
                         self.called_with_training.add(key)
 
 
+WRAPPERS = {"functools.partial", "jax.value_and_grad", "jax.grad"}
+
+
+class TrainingFn:
+    """A project function that takes `training`: its definition, where it lives, and how a call's
+    positional arguments line up with its parameters (`offset`: a method's `self`, a partial's bound args)."""
+
+    __slots__ = ("node", "scope", "evidence", "offset", "bound")
+
+    def __init__(self, node, scope: Scope, evidence: "Evidence", offset: int, bound: frozenset = frozenset()):
+        self.node, self.scope, self.evidence, self.offset, self.bound = node, scope, evidence, offset, bound
+
+    @property
+    def slot(self) -> int | None:
+        """The positional index at which a call passes `training`, None when it can't positionally."""
+        params = [a.arg for a in [*self.node.args.posonlyargs, *self.node.args.args]]
+        if "training" not in params or any(p in self.bound for p in params[:params.index("training")]):
+            return None
+        return params.index("training") - self.offset
+
+
+def _is_static(fn: ast.AST) -> bool:
+    return any(getattr(d, "id", None) in ("staticmethod", "classmethod") for d in fn.decorator_list)
+
+
 def binding_key(binding: Binding):
     return ("name", id(binding.scope), binding.name)
+
+
+def _uses_keras(tree: ScopeTree) -> bool:
+    """The module's code names Keras: an import of it, or a `tf.keras` attribute."""
+    for scope in tree.scope_of.values():
+        for bindings in scope.bindings.values():
+            if any(b.kind == "import" and canonical_keras(b.qualname) for b in bindings):
+                return True
+    return any(node.attr == "keras" and canonical_keras(tree.qualname(node, scope))
+               for node, scope in tree.attr_loads)

@@ -20,7 +20,8 @@ class Binding:
     name: str
     kind: str  # import | assign | param | def | class | other
     scope: "Scope"
-    node: ast.AST | None = None  # assign: the value; def/class: the definition; param: its annotation
+    # assign: the value; def/class: the definition; param: its annotation; other: what a loop iterates over
+    node: ast.AST | None = None
     qualname: str | None = None  # import: the imported dotted name
     stmt: ast.AST | None = None  # the statement that binds (for positions)
 
@@ -281,10 +282,28 @@ class _Builder:
         self.visit(node.value)
         self.bind(node.target.id, "assign", node.value)
 
+    def bind_loop(self, target: ast.AST, iterable: ast.AST) -> None:
+        """A loop variable is bound "other"; its node is what it iterates over, when that is plain
+        (`for head in self.heads`, `for i, head in enumerate(heads)`, `for a, b in zip(xs, ys)`)."""
+        if isinstance(target, ast.Name):
+            self.bind(target.id, "other", iterable)
+            return
+        if isinstance(target, ast.Tuple) and isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
+                and not iterable.keywords:
+            if iterable.func.id == "enumerate" and len(iterable.args) == 1 and len(target.elts) == 2:
+                self.bind_target(target.elts[0], None)
+                self.bind_loop(target.elts[1], iterable.args[0])
+                return
+            if iterable.func.id == "zip" and len(iterable.args) == len(target.elts):
+                for elt, arg in zip(target.elts, iterable.args):
+                    self.bind_loop(elt, arg)
+                return
+        self.bind_target(target, None)
+
     def visit_For(self, node):
         self.stmt = node
         self.visit(node.iter)
-        self.bind_target(node.target, None)
+        self.bind_loop(node.target, node.iter)
         for stmt in node.body + node.orelse:
             self.visit(stmt)
 
@@ -309,7 +328,7 @@ class _Builder:
 
     def visit_comprehension(self, node):
         self.visit(node.iter)
-        self.bind_target(node.target, None)
+        self.bind_loop(node.target, node.iter)
         for cond in node.ifs:
             self.visit(cond)
 

@@ -47,7 +47,8 @@ class _TrainfixCommand(VisitorBasedCodemodCommand):
             if original != code:
                 raise SkipFile("trainfix: LibCST cannot print this file back byte for byte; use `trainfix apply`")
         try:
-            result = fix_source(code, config=config, unsafe=self.unsafe_fixes or config.unsafe_fixes)
+            result = fix_source(code, config=config, unsafe=self.unsafe_fixes or config.unsafe_fixes,
+                                path=filename or None)
         except SourceError as exc:
             where = f"line {exc.line}: " if exc.line else ""
             raise SkipFile(f"trainfix: {where}{exc.reason}") from None

@@ -4,13 +4,13 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import trn001, trn002, trn003, trn004, trn005
+from . import trn001, trn002, trn003, trn004, trn005, trn006
 from .base import Finding, Fix, Source
 
 if TYPE_CHECKING:
     from ..analysis.contexts import CallSite
 
-RULES: tuple[ModuleType, ...] = (trn001, trn002, trn003, trn004, trn005)
+RULES: tuple[ModuleType, ...] = (trn001, trn002, trn003, trn004, trn005, trn006)
 BY_CODE = {rule.CODE: rule for rule in RULES}
 
 

@@ -27,10 +27,18 @@ class Source:
         return " ".join(self.comments.get(n, "") for n in range(call.lineno - 1, call.end_lineno + 1))
 
 
+PRETRAINED = "; it is pretrained, and keeping its BatchNorm in inference mode while fine-tuning is the Keras idiom"
+
+
 def trained_subject(site: CallSite) -> str:
     if site.trained:
         return f"Trained model `{site.callee}`"
     return f"Model `{site.callee}` (trained here unless the unresolved gradient sources exclude it)"
+
+
+def pretrained_note(site: CallSite) -> str:
+    """Why a fix on a pretrained model is unsafe (SPEC "Pretrained models")."""
+    return PRETRAINED if site.pretrained else ""
 
 
 def training_value(site: CallSite, literal: str) -> str:

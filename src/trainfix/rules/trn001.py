@@ -52,13 +52,16 @@ The fix is safe when the model's variables are the tape's gradient sources
 (or it is `self` or an unfrozen sub-layer of `self` and the sources are
 `self.trainable_variables`, or `self` in a train step without a tape). It is
 unsafe when the gradient sources can't be resolved (a parameter, a call
-result): the model may be a teacher or a target network.
+result): the model may be a teacher or a target network. It is unsafe too
+for a model built from pretrained weights (`keras.applications.*` without
+`weights=None`, `from_preset`, `from_pretrained`, `load_model`,
+`hub.KerasLayer`), whose BatchNorm statistics fine-tuning usually keeps.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Finding, Source, trained_fix, trained_subject
+from .base import Finding, Source, pretrained_note, trained_fix, trained_subject
 
 if TYPE_CHECKING:
     from ..analysis.contexts import CallSite
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
 CODE = "TRN001"
 NAME = "trained-model-without-training"
 SUMMARY = "Trained model called without `training=True`"
+FIX_SAFETY = "sometimes unsafe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
 INVALID = [
     (
@@ -93,5 +97,5 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state not in ("missing", "none"):
         return None
-    return Finding(CODE, f"{trained_subject(site)} called without `training=True`", 0, 0, 0, 0,
-                   trained_fix(site, "Add" if site.state == "missing" else "Replace with", False))
+    return Finding(CODE, f"{trained_subject(site)} called without `training=True`{pretrained_note(site)}", 0, 0, 0,
+                   0, trained_fix(site, "Add" if site.state == "missing" else "Replace with", False, site.pretrained))

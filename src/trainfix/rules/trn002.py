@@ -56,7 +56,11 @@ for another purpose such as an explanation) the explicit `False` may be
 deliberate, so the fix is unsafe. It is unsafe as well when the same model is
 also called with `training=True` in that tape (a second, inference-mode pass
 as in AdaMatch), or when a comment on the call or the line above mentions
-BatchNorm, inference, frozen statistics, no update, dropout or intent.
+BatchNorm, inference, frozen statistics, no update, dropout or intent, and
+when the model is built from pretrained weights (`keras.applications.*`
+without `weights=None`, `from_preset`, `from_pretrained`, `load_model`,
+`hub.KerasLayer`): keeping a pretrained backbone's BatchNorm in inference mode
+while fine-tuning it is the Keras idiom.
 A positional `False` is rewritten as the
 keyword: Keras 3 rejects positional booleans.
 """
@@ -64,7 +68,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import KEEP_INFERENCE, Finding, Source, trained_fix, trained_subject
+from .base import KEEP_INFERENCE, Finding, Source, pretrained_note, trained_fix, trained_subject
 
 if TYPE_CHECKING:
     from ..analysis.contexts import CallSite
@@ -72,6 +76,7 @@ if TYPE_CHECKING:
 CODE = "TRN002"
 NAME = "trained-model-training-false"
 SUMMARY = "Trained model called with `training=False`"
+FIX_SAFETY = "sometimes unsafe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
 INVALID = [
     (
@@ -96,6 +101,6 @@ def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state != "false":
         return None
     # the same model also called with training=True here, or a comment giving the reason: on purpose
-    deliberate = site.also_true or bool(KEEP_INFERENCE.search(source.comment_near(site.call)))
-    return Finding(CODE, f"{trained_subject(site)} called with `training=False`", 0, 0, 0, 0,
+    deliberate = site.also_true or site.pretrained or bool(KEEP_INFERENCE.search(source.comment_near(site.call)))
+    return Finding(CODE, f"{trained_subject(site)} called with `training=False`{pretrained_note(site)}", 0, 0, 0, 0,
                    trained_fix(site, "Replace with", True, deliberate))

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 CODE = "TRN003"
 NAME = "eval-model-without-training"
 SUMMARY = "Model called without `training=False` in an evaluation step"
+FIX_SAFETY = "safe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
 INVALID = [
     (

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 CODE = "TRN004"
 NAME = "eval-model-training-true"
 SUMMARY = "Model called with `training=True` in an evaluation step"
+FIX_SAFETY = "sometimes unsafe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
 INVALID = [
     (

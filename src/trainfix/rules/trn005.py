@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 CODE = "TRN005"
 NAME = "predict-inside-tape"
 SUMMARY = "`.predict()` on the trained model inside a gradient tape"
+FIX_SAFETY = "display only"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
 INVALID = [
     (

@@ -1,0 +1,88 @@
+"""Helpers reached from a context: `logits = forward(model, x)` inside a tape.
+
+A local function without a `training` parameter whose every caller is a
+training or evaluation context runs its model calls in those contexts. Each
+model call in it is judged once per caller, with the caller's argument in place
+of a parameter (`forward(model, x)` calls the caller's `model`):
+
+- every caller trains that model: TRN001 at the call in the helper;
+- every caller is an evaluation step: TRN003;
+- the callers disagree: a `shared` site (TRN006), with no fix, since no literal
+  is right for both; the user must add a `training` parameter and forward it.
+"""
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from .scope import own_nodes, param_names
+from .sites import CallSite, Context
+
+if TYPE_CHECKING:
+    from .contexts import Analyzer
+
+
+def walk_helpers(an: Analyzer) -> None:
+    for fn, edges in an.helper_calls.items():
+        scope = an.t.scope_of.get(fn)
+        if scope is None or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                "training" in param_names(fn) or an.step_context(fn, scope) is not None or \
+                an._has_tape(fn, scope) or not _only_called_from(an, fn, edges):
+            continue
+        for node in own_nodes(fn):
+            if isinstance(node, ast.Call):
+                site = _helper_site(an, node, fn, scope, edges)
+                if site is not None:
+                    an.sites.append(site)
+
+
+def _only_called_from(an: Analyzer, fn: ast.AST, edges: list) -> bool:
+    """Every use of the helper's name in this module is one of the calls from a context."""
+    called = {id(call.func) for call, _, _ in edges}
+    uses = [node for node, scope in an.t.name_loads.get(fn.name, ())
+            if any(b.node is fn for b in an.t.lookup(fn.name, scope))]
+    return bool(uses) and all(id(node) in called for node in uses)
+
+
+def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) -> CallSite | None:
+    from .contexts import _passed_for
+
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in ("predict", "predict_on_batch", "stateless_call"):
+        return None
+    if an.ev.training_callable(func, scope) is not None:
+        return None
+    params = param_names(fn)
+    verdicts = []
+    for caller, ctx, caller_scope in edges:
+        passed = _passed_for(func, fn, caller, 0, params)
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if passed is None and isinstance(root, ast.Name) and root.id in params:
+            return None  # a parameter the caller doesn't visibly pass
+        expr, where = (passed, caller_scope) if passed is not None else (func, scope)
+        if not an.ev.is_model(expr, where):
+            return None
+        if ctx.kind == "train":
+            key = an.ev.model_key(expr, where)
+            verdicts.append((ctx, an._trained(key, expr, ctx, where) if key is not None else None))
+        else:
+            verdicts.append((ctx, None))
+    callee = an.source[an.index.start_of(func):an.index.end_of(func)]
+    site = CallSite(call, verdicts[0][0], callee, True)
+    an._read_training(site, call, None, scope)
+    if site.state not in ("missing", "none") or id(call) in an._deliberate(fn):
+        return None
+    trains = [trained for ctx, trained in verdicts if ctx.kind == "train"]
+    if any(trained is False for trained in trains):
+        return None  # not trained by some caller: a teacher, a target network
+    if trains and len(trains) < len(verdicts):
+        site.context = Context("shared", function=fn, scope=scope)
+        return site
+    if trains:
+        site.context = next(ctx for ctx, _ in verdicts)
+        site.trained = True if all(trained is True for trained in trains) else None
+        if site.trained is None and not all(ctx.unknown for ctx, _ in verdicts):
+            return None
+    return site

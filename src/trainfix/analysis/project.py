@@ -1,0 +1,173 @@
+"""The project index: what a name imported from another module of the project is.
+
+`from models import build_generator` in train.py proves nothing in train.py
+alone; the index reads models.py (through a loader the engine hands in, so the
+analysis does no I/O), builds the same scope and evidence facts there, and
+answers "what is `build_generator` in module `models`?". Only modules that a
+candidate file imports are read, each once per run, and only as far as a
+question needs.
+"""
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+    from .scope import ScopeTree
+
+# Packages that are never project modules, even where a folder of that name sits in the project.
+EXTERNAL_TOPS = frozenset({
+    "tensorflow", "keras", "tf_keras", "numpy", "jax", "torch", "flax", "sonnet", "haiku", "scipy", "sklearn",
+    "pandas", "tensorflow_hub", "tensorflow_datasets", "keras_hub", "keras_nlp", "keras_cv", "os", "sys", "math",
+    "functools", "typing", "collections", "dataclasses", "abc", "itertools", "random", "time", "logging",
+})
+
+Kind = Literal[
+    "module",  # a project module
+    "keras_class",  # a class deriving from a Keras Model/Layer
+    "class",  # a class whose bases all resolve, none of them Keras (a tf.Module, a plain class)
+    "factory",  # a function every return of which is a Keras model
+    "nonmodel_factory",  # a function every return of which is visibly not a model
+    "training_function",  # a function with a `training` parameter
+    "function",  # any other function
+    "model",  # a module-level Keras model
+    "nonmodel",  # a module-level value that is visibly not a model
+    "external",  # a name the module imports from outside the project (see `qualname`)
+]
+
+
+class Loader(Protocol):
+    """Reads modules for the index; implemented by the engine (the analysis does no I/O)."""
+
+    def find(self, importer: str, module: str, level: int) -> str | None:
+        """The key of the project module `module` (`level` leading dots) imported from `importer`."""
+
+    def source(self, key: str) -> str | None:
+        """The text of a module found by `find`, or None when it can't be read."""
+
+    def mentioned_elsewhere(self, word: str, key: str) -> bool:
+        """Any project module but `key` spells the identifier `word` (True when unsure)."""
+
+
+@dataclass(frozen=True)
+class Symbol:
+    kind: Kind
+    node: ast.AST | None = None  # the definition, for classes and functions
+    module: "Module | None" = None
+    qualname: str | None = None  # for "external"
+
+
+@dataclass(eq=False)
+class Module:
+    key: str
+    tree: "ScopeTree"
+    evidence: "Evidence"
+
+
+class Project:
+    """Memoised answers about the project's modules, for one run."""
+
+    def __init__(self, loader: Loader, factories: tuple[str, ...] = ()):
+        self.loader = loader
+        self.factories = factories
+        self._modules: dict[str, Module | None] = {}
+        self._symbols: dict[tuple[str, str], Symbol | None] = {}
+        self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
+
+    def lookup(self, importer: str, qualname: str) -> Symbol | None:
+        """What the dotted name `qualname`, as imported in module `importer`, is in the project."""
+        memo = (importer, qualname)
+        if memo in self._symbols:
+            return self._symbols[memo]
+        self._symbols[memo] = None  # a cycle of re-exports proves nothing
+        symbol = self._lookup(importer, qualname)
+        self._symbols[memo] = symbol
+        return symbol
+
+    def _lookup(self, importer: str, qualname: str) -> Symbol | None:
+        stripped = qualname.lstrip(".")
+        level = len(qualname) - len(stripped)
+        parts = stripped.split(".") if stripped else []
+        if level == 0 and (not parts or parts[0] in EXTERNAL_TOPS):
+            return None
+        for i in range(len(parts), -1, -1):
+            if i == 0 and level == 0:
+                break
+            key = self.loader.find(importer, ".".join(parts[:i]), level)
+            if key is not None:
+                return self._member(key, parts[i:])
+        return None
+
+    def mentioned_elsewhere(self, word: str, key: str) -> bool:
+        return self.loader.mentioned_elsewhere(word, key)
+
+    def module(self, key: str) -> Module | None:
+        if key not in self._modules:
+            self._modules[key] = None
+            self._modules[key] = self._load(key)
+        return self._modules[key]
+
+    def _load(self, key: str) -> Module | None:
+        from .evidence import Evidence
+        from .scope import ScopeTree
+
+        text = self.loader.source(key)
+        if text is None:
+            return None
+        self.read.add(key)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return None
+        scopes = ScopeTree(tree)
+        return Module(key, scopes, Evidence(scopes, self.factories, project=self, module_key=key))
+
+    def _member(self, key: str, rest: list[str]) -> Symbol | None:
+        module = self.module(key)
+        if module is None:
+            return None
+        if not rest:
+            return Symbol("module", module=module)
+        bindings = module.tree.module.bindings.get(rest[0], [])
+        if len(bindings) != 1:
+            return None
+        b = bindings[0]
+        if b.kind == "import" and b.qualname:
+            inner = self.lookup(key, ".".join([b.qualname, *rest[1:]]))
+            if inner is not None:
+                return inner
+            return Symbol("external", qualname=".".join([b.qualname, *rest[1:]])) \
+                if not b.qualname.startswith(".") else None
+        if len(rest) > 1:
+            return None
+        return describe(module, b)
+
+
+def describe(module: Module, b) -> Symbol | None:
+    """What a module-level binding of a project module is."""
+    ev, scope_of = module.evidence, module.tree.scope_of
+    if b.kind == "class":
+        if ev.is_keras_class(b.node):
+            return Symbol("keras_class", b.node, module)
+        return None if ev.class_is_unknown(b.node) else Symbol("class", b.node, module)
+    if b.kind == "def":
+        from .scope import param_names
+
+        if "training" in param_names(b.node):
+            return Symbol("training_function", b.node, module)
+        if ev.is_factory(b.node, scope_of[b.node]):
+            return Symbol("factory", b.node, module)
+        if ev.is_nonmodel_factory(b.node, scope_of[b.node]):
+            return Symbol("nonmodel_factory", b.node, module)
+        return Symbol("function", b.node, module)
+    if b.kind == "assign":
+        if ev.name_is_model(b.name, module.tree.module):
+            return Symbol("model", module=module)
+        if ev.call_not_model(b.node, b.scope):
+            return Symbol("nonmodel", module=module)
+    return None
