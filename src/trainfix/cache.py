@@ -2,7 +2,9 @@
 
 One JSON file per (trainfix version, effective settings) under
 `<project root>/.trainfix_cache/`; an entry is `path -> [size, mtime_ns, sha256]`
-for a file with nothing to report, plus its findings for one with findings. An
+for a file with nothing to report, plus its findings for one with findings, plus
+the (path, size, mtime_ns) of every other project module its analysis read (a
+changed `models.py` re-analyses the `train.py` that imports it). An
 entry is used when size and mtime still match, or when only the mtime moved and
 the content hash still matches (a checkout that rewrote the same bytes). A
 version bump or a settings change selects another file, so a stale entry is never
@@ -24,13 +26,14 @@ from .config import Config
 from .report import FileOutcome
 
 DIRNAME = ".trainfix_cache"
+FORMAT = 2  # entries may carry the stamps of the project modules a file's findings depend on
 
 
 @functools.lru_cache(maxsize=64)
 def settings_key(config: Config) -> str:
     relevant = (config.train_functions, config.eval_functions, config.predict_functions, config.model_factories,
                 config.select, config.ignore)
-    return hashlib.sha256(repr((__version__, relevant)).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((__version__, FORMAT, relevant)).encode()).hexdigest()[:16]
 
 
 def project_root(start: Path) -> Path:
@@ -76,24 +79,38 @@ class Cache:
                 self._dirty.add(key)
         except OSError:
             return None
-        if len(entry) == 3:
+        for dep, size, mtime_ns in entry[4] if len(entry) > 4 else ():  # project modules it imports
+            try:
+                st = os.stat(dep)
+            except OSError:
+                return None
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return None
+        payload = entry[3] if len(entry) > 3 else None
+        if payload is None:
             return FileOutcome(shown)
-        if not findings or entry[3].get("unsafe") != config.unsafe_fixes:
+        if not findings or payload.get("unsafe") != config.unsafe_fixes:
             return None
-        return _outcome_from_json(shown, entry[3])
+        return _outcome_from_json(shown, payload)
 
     def is_clean(self, path, config: Config) -> bool:
         outcome = self.get(path, "", config)
         return outcome is not None and not outcome.findings
 
-    def mark_clean(self, path, config: Config, digest: str, size: int, mtime_ns: int) -> None:
+    def mark_clean(self, path, config: Config, digest: str, size: int, mtime_ns: int, dependencies=()) -> None:
         key = settings_key(config)
-        self._table(key)[os.path.abspath(path)] = [size, mtime_ns, digest]
+        entry = [size, mtime_ns, digest]
+        if dependencies:
+            entry += [None, [list(d) for d in dependencies]]
+        self._table(key)[os.path.abspath(path)] = entry
         self._dirty.add(key)
 
     def mark_found(self, path, config: Config, digest: str, size: int, mtime_ns: int, outcome) -> None:
         key = settings_key(config)
-        self._table(key)[os.path.abspath(path)] = [size, mtime_ns, digest, _outcome_to_json(outcome, config)]
+        entry = [size, mtime_ns, digest, _outcome_to_json(outcome, config)]
+        if outcome.dependencies:
+            entry.append([list(d) for d in outcome.dependencies])
+        self._table(key)[os.path.abspath(path)] = entry
         self._dirty.add(key)
 
     def save(self) -> None:

@@ -33,6 +33,7 @@ class Result:
     skipped: list[CallSite] = field(default_factory=list)  # calls considered and left alone
     remaining: list[Finding] = field(default_factory=list)  # what new_source still reports, at its positions
     dependencies: tuple[str, ...] = ()  # other project modules the analysis read (their changes change findings)
+    whole_project: bool = False  # the findings depend on every file of the project (never cache them)
 
     @property
     def changed(self) -> bool:
@@ -214,7 +215,8 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None
     remaining = verify(text, new_text, config, unsafe, tree, index, project, key) if edits else \
         [f for f in findings if not f.applied]
     dependencies = tuple(sorted(project.read)) if project is not None else ()
-    return Result(text, new_text, findings, skipped, remaining, dependencies)
+    return Result(text, new_text, findings, skipped, remaining, dependencies,
+                  project is not None and project.scanned)
 
 
 def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,

@@ -8,7 +8,6 @@ package. Installed packages are never read.
 """
 from __future__ import annotations
 
-import functools
 import os
 import re
 from pathlib import Path
@@ -42,6 +41,7 @@ class FileLoader:
         root = project_root(self.path)
         roots = [os.path.dirname(self.path), root, os.path.join(root, "src")]
         self.roots = list(dict.fromkeys(r for r in roots if os.path.isdir(r)))
+        self._files: tuple[str, ...] | None = None  # listed once per analysed file, never across runs
 
     def find(self, importer: str, module: str, level: int) -> str | None:
         parts = [p for p in module.split(".") if p]
@@ -59,11 +59,11 @@ class FileLoader:
         return None
 
     def mentioned_elsewhere(self, word: str, key: str) -> bool:
-        root = project_root(self.path)
-        files = _project_files(root)
-        if files is None:
+        if self._files is None:
+            self._files = _project_files(project_root(self.path))
+        if self._files is None:
             return True  # too large a tree to be sure
-        return any(path != key and _mentions(path, word) for path in files)
+        return any(path != key and _mentions(path, word) for path in self._files)
 
     def source(self, key: str) -> str | None:
         try:
@@ -83,7 +83,6 @@ def _module_file(stem: str, package_only: bool = False) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=16)
 def _project_files(root: str) -> tuple[str, ...] | None:
     """Every .py and .ipynb file of a project (None when there are too many to read)."""
     out: list[str] = []
@@ -95,7 +94,6 @@ def _project_files(root: str) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=1024)
 def _mentions(path: str, word: str) -> bool:
     try:
         with open(path, "rb") as handle:

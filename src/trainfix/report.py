@@ -24,6 +24,8 @@ class FileOutcome:
     stamp: tuple | None = None  # (size, mtime_ns, sha256) of a file with nothing to report
     diff_text: str | None = None  # notebook: a diff of the .ipynb file itself, one hunk per cell
     after: list | None = None  # findings left in the new text, at its positions (None: as `findings`)
+    dependencies: tuple = ()  # (path, size, mtime_ns) of the other project modules the analysis read
+    volatile: bool = False  # depends on every file of the project: never cached
 
     @property
     def changed(self) -> bool:

@@ -57,12 +57,25 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool,
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
     take_findings(outcome, result)
+    outcome.dependencies, outcome.volatile = dependency_stamps(result.dependencies), result.whole_project
     if result.findings:  # the text the findings' positions and edits refer to (most files have none)
         outcome.old, outcome.new = result.source, result.new_source
     if not result.changed:
         return outcome, None
     outcome.after = result.remaining
     return outcome, result.new_source.encode(decoded.encoding)
+
+
+def dependency_stamps(paths) -> tuple:
+    """(path, size, mtime_ns) of each module the project index read, so the cache sees them change."""
+    stamps = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        stamps.append((path, st.st_size, st.st_mtime_ns))
+    return tuple(stamps)
 
 
 def take_findings(outcome: FileOutcome, result) -> None:
@@ -227,11 +240,12 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
             pool.shutdown(cancel_futures=True)
     if cache is not None:
         for (path, config), outcome in zip(done, outcomes):
-            if outcome.stamp is None or outcome.written:
+            if outcome.stamp is None or outcome.written or outcome.volatile:
                 continue
             if outcome.findings:
                 cache.mark_found(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1], outcome)
             else:
-                cache.mark_clean(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1])
+                cache.mark_clean(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1],
+                                 outcome.dependencies)
         cache.save()
     return outcomes

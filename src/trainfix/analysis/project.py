@@ -76,6 +76,7 @@ class Project:
         self._modules: dict[str, Module | None] = {}
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
+        self.scanned = False  # some answer searched every file of the project
 
     def lookup(self, importer: str, qualname: str) -> Symbol | None:
         """What the dotted name `qualname`, as imported in module `importer`, is in the project."""
@@ -102,6 +103,7 @@ class Project:
         return None
 
     def mentioned_elsewhere(self, word: str, key: str) -> bool:
+        self.scanned = True  # the answer depends on every file of the project, not only on those read
         return self.loader.mentioned_elsewhere(word, key)
 
     def module(self, key: str) -> Module | None:

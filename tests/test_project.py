@@ -1,0 +1,143 @@
+"""The project index: evidence followed across the modules of a project, through the real CLI."""
+import json
+import textwrap
+
+MODELS_TF_MODULE = """\
+import tensorflow as tf
+
+
+class Linear(tf.Module):
+    def __call__(self, x):
+        return x
+
+
+def make_net():
+    return Linear()
+"""
+MODELS_KERAS = """\
+import keras
+
+
+def make_net():
+    return keras.Sequential([keras.layers.Dense(1), keras.layers.BatchNormalization()])
+"""
+TRAIN = """\
+import tensorflow as tf
+
+from {module} import make_net
+
+net = make_net()
+opt = tf.keras.optimizers.SGD()
+
+
+def train_step(x):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(net(x))
+    grads = tape.gradient(loss, net.trainable_variables)
+    opt.apply_gradients(zip(grads, net.trainable_variables))
+"""
+
+
+def project(tmp_path, files):
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def findings(run_trainfix, root, *extra):
+    p = run_trainfix("check", "--output-format", "json", *extra, ".", cwd=root)
+    assert p.returncode in (0, 1), p.stderr.decode()
+    return [(d["filename"], d["code"], d["line"], (d["fix"] or {}).get("applicability")) for d in json.loads(p.stdout)]
+
+
+def test_a_sibling_keras_factory_proves_the_model(tmp_path, run_trainfix):
+    root = project(tmp_path, {"models.py": MODELS_KERAS, "train.py": TRAIN.format(module="models")})
+    assert findings(run_trainfix, root) == [("train.py", "TRN001", 11, "safe")]
+
+
+def test_a_sibling_tf_module_is_never_edited(tmp_path, run_trainfix):
+    root = project(tmp_path, {"models.py": MODELS_TF_MODULE, "train.py": TRAIN.format(module="models")})
+    assert findings(run_trainfix, root) == []
+
+
+def test_a_package_module_imported_absolutely_and_through_a_reexport(tmp_path, run_trainfix):
+    root = project(tmp_path, {"lib/__init__.py": "from .nets import make_net\n", "lib/nets.py": MODELS_KERAS,
+                              "train.py": TRAIN.format(module="lib")})
+    assert findings(run_trainfix, root) == [("train.py", "TRN001", 11, "safe")]
+
+
+def test_keras_named_only_in_a_comment_proves_nothing(tmp_path, run_trainfix):
+    """Differentiated weights prove a Keras model only in code that uses Keras, never by a word in a comment."""
+    train = TRAIN.replace("import tensorflow as tf\n", "import tensorflow as tf  # ported from our keras code\n")
+    train = train.replace("tf.keras.optimizers.SGD()", "tf.optimizers.SGD()")
+    root = project(tmp_path, {"train.py": train.format(module="mylib")})  # mylib: installed, not in the project
+    assert findings(run_trainfix, root) == []
+    root = project(tmp_path, {"train.py": train.replace("import tensorflow as tf", "import keras\nimport tensorflow as tf")
+                              .format(module="mylib")})
+    assert [f[1] for f in findings(run_trainfix, root)] == ["TRN001"]
+
+
+def test_a_changed_module_invalidates_the_cached_result_of_its_importer(tmp_path, run_trainfix):
+    root = project(tmp_path, {"models.py": MODELS_TF_MODULE, "train.py": TRAIN.format(module="models")})
+    assert findings(run_trainfix, root, "--cache") == []
+    (root / "models.py").write_text(MODELS_KERAS + "\n# a longer file\n")
+    assert findings(run_trainfix, root, "--cache") == [("train.py", "TRN001", 11, "safe")]
+
+
+def test_a_plain_class_instantiated_in_another_module_proves_nothing(tmp_path, run_trainfix):
+    """Instantiations read in one file prove a constructor parameter only when no other module can add more."""
+    evaluator = textwrap.dedent("""\
+        import keras
+
+
+        class Evaluator:
+            def __init__(self, model):
+                self.model = model
+
+            def eval_step(self, x):
+                return self.model(x)
+
+
+        def build():
+            return keras.Sequential([keras.layers.Dense(1)])
+
+
+        if __name__ == "__main__":
+            Evaluator(build()).eval_step(1)
+        """)
+    root = project(tmp_path, {"evaluate.py": evaluator})
+    assert findings(run_trainfix, root) == [("evaluate.py", "TRN003", 9, "safe")]
+    (root / "other.py").write_text("from evaluate import Evaluator\n\nEvaluator(len)\n")
+    assert findings(run_trainfix, root) == []
+
+
+def test_a_training_function_in_another_module_follows_the_callers_model(tmp_path, run_trainfix):
+    losses = textwrap.dedent("""\
+        def generator_loss(generator, z, training=False):
+            return generator(z, training=training)
+        """)
+    train = textwrap.dedent("""\
+        import keras
+        import tensorflow as tf
+
+        from losses import generator_loss
+
+        generator = keras.Sequential([keras.layers.Dense(1)])
+        critic = keras.Sequential([keras.layers.Dense(1)])
+
+
+        def train_step(z):
+            with tf.GradientTape() as tape:
+                g = generator_loss(generator, z)
+                c = generator_loss(critic, z)
+            return tape.gradient(g + c, generator.trainable_variables)
+
+
+        def test_step(z):
+            return generator_loss(generator, z)
+        """)
+    root = project(tmp_path, {"losses.py": losses, "train.py": train})
+    assert findings(run_trainfix, root) == [("train.py", "TRN001", 12, "safe"), ("train.py", "TRN003", 18, "safe")]
