@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "tests" / "cases"
 CASES = sorted(p for p in CASES_DIR.iterdir() if (p / "case.toml").is_file())
+FILE_CASES = [p for p in CASES if (p / "before.py").is_file()]  # one file each; the others are project trees
 
 
 # a custom training loop that forgets training=True, and its fix: the CLI tests' common file

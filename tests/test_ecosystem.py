@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from trainfix.config import ALL_CODES
+
 from conftest import BUGGY, FIXED, ROOT, trainfix_exe
 
 # unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
@@ -313,7 +315,7 @@ def test_sarif_validates_and_has_what_code_scanning_requires(tmp_path):
     assert raw["version"] == "2.1.0" and raw["$schema"].endswith("sarif-2.1.0.json")
     [run] = log.runs
     rules = run.tool.driver.rules
-    assert [r.id for r in rules] == ["TRN001", "TRN002", "TRN003", "TRN004", "TRN005"]
+    assert [r.id for r in rules] == list(ALL_CODES)
     assert all(r.name and r.short_description.text and r.full_description.text and r.help.markdown for r in rules)
     codes = []
     for result in run.results:
@@ -443,7 +445,7 @@ def test_rules_table_plain_when_piped(tmp_path):
     p = trainfix("rules", cwd=tmp_path)
     assert p.returncode == 0 and "\x1b[" not in p.out
     rows = [line.split() for line in p.out.splitlines()]
-    assert [r[0] for r in rows] == ["TRN001", "TRN002", "TRN003", "TRN004", "TRN005"]
+    assert [r[0] for r in rows] == list(ALL_CODES)
     assert rows[2][1:3] == ["eval-model-without-training", "safe"]
     assert rows[4][1:4] == ["predict-inside-tape", "display", "only"]
 

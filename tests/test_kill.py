@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUGGY, CASES, trainfix_exe
+from conftest import BUGGY, FILE_CASES as CASES, trainfix_exe
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import trainfix.cache
-from conftest import CASES
+from conftest import FILE_CASES as CASES
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 from trainfix.analysis.contexts import analyze
@@ -18,7 +18,8 @@ from trainfix.engine import may_have_findings, may_have_findings_bytes
 
 
 def _without_contexts(text: str) -> str:
-    text = text.replace("GradientTape", "RecordingScope")
+    text = text.replace("GradientTape", "RecordingScope").replace(".backward(", ".backwards(")
+    text = text.replace("grad(", "gradient_of(")
     for name in Config().step_names:
         text = text.replace(f"def {name}(", f"def {name}_impl(")
     return text
@@ -69,9 +70,12 @@ PLAIN_CASES = [c for c in CASES if "config" not in (c / "case.toml").read_text()
 
 
 def _tree(tmp_path, copies=3):
+    """Copies of every case, each its own project (a case's helpers and classes are not seen from another)."""
     for i in range(copies):
         for case in PLAIN_CASES:
-            shutil.copyfile(case / "before.py", tmp_path / f"{case.name}_{i}.py")
+            (tmp_path / f"{case.name}_{i}").mkdir()
+            (tmp_path / f"{case.name}_{i}" / "setup.cfg").write_text("")
+            shutil.copyfile(case / "before.py", tmp_path / f"{case.name}_{i}" / "case.py")
     (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
     return tmp_path
 
@@ -112,7 +116,7 @@ def test_apply_in_parallel_matches_cases(tmp_path, run_trainfix):
     run_trainfix("apply", "-j", "2", ".", cwd=tree)
     for case in PLAIN_CASES:
         for i in range(2):
-            assert (tree / f"{case.name}_{i}.py").read_bytes() == (case / "after.py").read_bytes(), case.name
+            assert (tree / f"{case.name}_{i}" / "case.py").read_bytes() == (case / "after.py").read_bytes(), case.name
 
 
 BUGGY = (CASES[0] / "before.py").read_text()

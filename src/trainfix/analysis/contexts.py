@@ -66,7 +66,7 @@ class Analyzer:
                 if sources is None:
                     continue
                 for tag in self.classify(sources, scope, None, set()):
-                    if tag[0] == "w":
+                    if tag[0] == "w" and tag[1][0] != "nattr":  # an attribute of an object may be aliased
                         self.ev.differentiated.add(tag[1])
 
     def _function_scopes(self):

@@ -311,7 +311,10 @@ class Evidence:
             return self.name_is_model(expr.id, scope)
         if isinstance(expr, ast.Attribute):
             cls = self.t.self_class(expr.value, scope)
-            return cls is not None and self.attr_is_model(cls, expr.attr)
+            if cls is not None:
+                return self.attr_is_model(cls, expr.attr)
+            instance = self.instance_of(expr.value, scope)  # `wrapper.model`, `clf.head` of a project class
+            return instance is not None and instance[1].attr_is_model(instance[0], expr.attr)
         if isinstance(expr, ast.Subscript):  # `self.heads[i]`: a list, tuple or dict of models
             return self.holds_models(expr.value, scope)
         return False
@@ -455,6 +458,27 @@ class Evidence:
                     return True
         return False
 
+    def instance_of(self, expr: ast.AST, scope: Scope) -> tuple[ast.ClassDef, Evidence] | None:
+        """The class (of this module or another project module) a plain name is an instance of."""
+        if not isinstance(expr, ast.Name) or self.t.self_class(expr, scope) is not None:
+            return None
+        bindings = self.t.lookup(expr.id, scope)
+        if not bindings or any(b.kind != "assign" or not isinstance(b.node, ast.Call) for b in bindings):
+            return None
+        found = set()
+        for b in bindings:
+            target = self.resolve_callable(b.node.func, b.scope)
+            if target is not None and target[0] == "class":
+                found.add((target[1], self))
+            elif target is not None and target[0] == "qual":
+                symbol = self.external(target[1])
+                if symbol is None or symbol.kind not in ("keras_class", "class") or symbol.module is None:
+                    return None
+                found.add((symbol.node, symbol.module.evidence))
+            else:
+                return None
+        return found.pop() if len(found) == 1 else None
+
     def local_class_of(self, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:
         """The class of this module that `self`, `self.attr` or a name is an instance of, if provable."""
         if isinstance(expr, ast.Name):
@@ -543,6 +567,9 @@ class Evidence:
             cls = self.t.self_class(expr.value, scope)
             if cls is not None:
                 return ("attr", cls, expr.attr)
+            if isinstance(expr.value, ast.Name):  # `wrapper.model`: the attribute of one binding
+                bindings = self.t.lookup(expr.value.id, scope)
+                return ("nattr", binding_key(bindings[0]), expr.attr) if bindings else None
         if isinstance(expr, ast.Subscript):  # an element of a container of models: the container's identity
             return self.model_key(expr.value, scope)
         return None

@@ -27,7 +27,7 @@ def walk_helpers(an: Analyzer) -> None:
         scope = an.t.scope_of.get(fn)
         if scope is None or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
                 "training" in param_names(fn) or an.step_context(fn, scope) is not None or \
-                an._has_tape(fn, scope) or not _only_called_from(an, fn, edges):
+                an._has_tape(fn, scope) or not _only_called_from(an, fn, edges) or _used_elsewhere(an, fn):
             continue
         for node in own_nodes(fn):
             if isinstance(node, ast.Call):
@@ -42,6 +42,12 @@ def _only_called_from(an: Analyzer, fn: ast.AST, edges: list) -> bool:
     uses = [node for node, scope in an.t.name_loads.get(fn.name, ())
             if any(b.node is fn for b in an.t.lookup(fn.name, scope))]
     return bool(uses) and all(id(node) in called for node in uses)
+
+
+def _used_elsewhere(an: Analyzer, fn: ast.AST) -> bool:
+    """Another module of the project may import the helper and call it outside any context."""
+    project, key = an.ev.project, an.ev.module_key
+    return project is not None and key is not None and project.mentioned_elsewhere(fn.name, key)
 
 
 def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) -> CallSite | None:
