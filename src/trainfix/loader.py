@@ -58,12 +58,12 @@ class FileLoader:
                 return found
         return None
 
-    def mentioned_elsewhere(self, word: str, key: str) -> bool:
+    def files_mentioning(self, word: str) -> list[str] | None:
         if self._files is None:
             self._files = _project_files(project_root(self.path))
         if self._files is None:
-            return True  # too large a tree to be sure
-        return any(path != key and _mentions(path, word) for path in self._files)
+            return None  # too large a tree to be sure
+        return [path for path in self._files if _mentions(path, word)]
 
     def source(self, key: str) -> str | None:
         try:

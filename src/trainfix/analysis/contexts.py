@@ -47,6 +47,8 @@ class Analyzer:
         self.config = config
         self.t = ScopeTree(module)
         self.ev = Evidence(self.t, config.model_factories, project, module_key)
+        if project is not None and module_key is not None:
+            project.register(module_key, self.t, self.ev)
         self.train_names = set(config.train_functions)
         self.eval_names = set(config.eval_functions)
         self.predict_names = set(config.predict_functions)
@@ -506,6 +508,10 @@ class Analyzer:
             params = self.ev.call_signature(cls) if cls is not None else None
             if params is not None:  # a local model's own call(): `critic(states, actions)` passes data
                 positional_slot = params.index("training") if "training" in params else None
+            if positional_slot is None and len(call.args) > 1 and _literal_state(call.args[1]) == "expr":
+                # a call() without `training` given a second data argument: the SPEC leaves such calls alone
+                site.state, site.skip_reason = "expr", "a non-literal second positional argument"
+                return
         if positional_slot is not None and len(call.args) > positional_slot:
             state = _literal_state(call.args[positional_slot])
             if local_fn is not None or state == "expr" or positional_slot != 1:

@@ -44,6 +44,7 @@ NOT_MODELS = {"Input", "InputSpec"}
 EXTERNAL_LAYERS = {"tensorflow_hub.KerasLayer"}
 EXTERNAL_PACKAGES = ("keras_hub", "keras_nlp", "keras_cv")
 WEIGHT_ATTRS = {"trainable_variables", "trainable_weights", "variables", "weights"}
+KERAS_WEIGHT_ATTRS = {"trainable_weights", "non_trainable_weights"}  # no tf.Module, Sonnet or torch module has these
 # Module frameworks whose objects also have `trainable_variables` but reject `training=`.
 FOREIGN_FRAMEWORKS = {"sonnet", "haiku", "flax", "torch", "trax", "equinox", "objax", "acme", "lightning",
                       "pytorch_lightning", "graph_nets"}
@@ -115,13 +116,16 @@ class Evidence:
         # Differentiated or used weights prove a Keras model only in Keras code: a
         # tf.Module or a Sonnet module has trainable_variables too and no `training`.
         # Keras use is proven by code (imports, `tf.keras` attributes), never by a word in a comment.
-        foreign = any(name.lstrip(".").split(".")[0] in FOREIGN_FRAMEWORKS for name in tree.imports)
-        self.weights_prove_models = not foreign and _uses_keras(tree)
+        self.foreign = any(name.lstrip(".").split(".")[0] in FOREIGN_FRAMEWORKS for name in tree.imports)
+        self.weights_prove_models = not self.foreign and _uses_keras(tree)
         self._memo: dict = {}
         self.differentiated: set = set()  # owner keys whose weights some gradient uses
         self.called_with_training: set = set()  # model keys called with training=
         self._collect_class_facts()
         self._collect_training_calls()
+        # `x.trainable_weights` is Keras' own API (a tf.Module has trainable_variables only): proof by itself
+        self.keras_weights = set() if self.foreign else {
+            self.model_key(node.value, scope) for node, scope in tree.attr_loads if node.attr in KERAS_WEIGHT_ATTRS}
 
     # -- generic memo with cycle guard ---------------------------------------
     def _cached(self, key, compute):
@@ -277,6 +281,11 @@ class Evidence:
     def call_returns_model(self, call: ast.Call, scope: Scope) -> bool:
         target = self.resolve_callable(call.func, scope)
         if target is None:
+            if isinstance(call.func, ast.Name):  # `self.net = model(n_actions)`, `model` a class parameter
+                bindings = self.t.lookup(call.func.id, scope)
+                return len(bindings) == 1 and bindings[0].kind == "param" and \
+                    self._cached(("class-param", binding_key(bindings[0])),
+                                 lambda: self.param_is_keras_class(bindings[0]))
             return False
         if target[0] == "qual":
             return self.qual_returns_model(target[1])
@@ -359,7 +368,8 @@ class Evidence:
         key = binding_key(bindings[0])
 
         def compute():
-            positive = key in self.called_with_training or (self.weights_prove_models and key in self.differentiated)
+            positive = key in self.called_with_training or key in self.keras_weights or \
+                (self.weights_prove_models and key in self.differentiated)
             for b in bindings:
                 if b.kind in ("def", "class"):
                     return False
@@ -406,45 +416,77 @@ class Evidence:
         return None
 
     def param_from_callers(self, binding: Binding) -> bool:
-        """A constructor parameter is a model when every instantiation in the project passes one.
+        """A parameter is a model when every call of its function in the project passes one there.
 
-        Every read of the class name must be the callee of a call: a class passed
-        around (or subclassed) may be instantiated elsewhere.
+        For a class's `__init__` the calls are its instantiations. Every use of the class
+        or function name must be a call: one handed around (or subclassed) may be called
+        with anything. A Keras subclass counts its instantiations in this module when the
+        rest of the project can't be read (GAN(generator, discriminator)).
         """
+        return self._passed_to(binding, lambda ev, value, scope: ev.is_model(value, scope))
+
+    def param_is_keras_class(self, binding: Binding) -> bool:
+        """Every call passes a Keras model *class* there (`DQN(QNetwork, ...)`, `self.net = model(n)`)."""
+
+        def keras_class(ev: Evidence, value: ast.AST, scope: Scope) -> bool:
+            target = ev.resolve_callable(value, scope)
+            if target is not None and target[0] == "class":
+                return ev.is_keras_class(target[1])
+            return target is not None and target[0] == "qual" and ev.qual_is_keras_class(target[1]) is True
+
+        return self._passed_to(binding, keras_class)
+
+    def _passed_to(self, binding: Binding, proves) -> bool:
         fn = binding.scope.node
-        cls = binding.scope.cls
-        # Only the constructor of a Keras subclass (GAN(generator, discriminator), VAE(encoder, decoder)):
-        # a plain function may also be called from other modules with other objects.
-        if getattr(fn, "name", None) != "__init__" or cls is None or binding.scope.self_name is None:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
-        # A plain class (an Evaluator, a Trainer) counts too when no other module of the project can
-        # instantiate it: then the instantiations read here are all there are.
-        if not self.is_keras_class(cls) and (self.project is None or self.module_key is None or
-                                             self.project.mentioned_elsewhere(cls.name, self.module_key)):
+        cls = binding.scope.cls
+        if fn.name == "__init__" and cls is not None and binding.scope.self_name is not None:
+            target_def, offset = cls, 1
+        elif binding.scope.self_name is None and binding.scope.parent is not None and \
+                binding.scope.parent.kind == "module":
+            target_def, offset = fn, 0  # a module-level function: `fit_one_epoch(net, ...)`
+        else:
+            return False
+        calls = self._callers(target_def)
+        if not calls:
             return False
         params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
-        target_def, offset = cls, 1
-        owner = self.t.scope_of[target_def].parent
-        name = target_def.name
-        refs = [(node, scope) for node, scope in self.t.name_loads.get(name, ())
-                if any(b.node is target_def for b in self.t.lookup(name, scope)) and not self._type_only(node)]
-        if not refs:
-            return False
         index = params.index(binding.name) - offset if binding.name in params else None
         kwonly = binding.name in [a.arg for a in fn.args.kwonlyargs]
         if index is None and not kwonly:
             return False
-        for node, scope in refs:
-            call = self.t.call_of.get(id(node))
-            if call is None or any(isinstance(a, ast.Starred) for a in call.args) or \
-                    any(k.arg is None for k in call.keywords):
+        for call, scope, ev in calls:
+            if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
                 return False
             value = next((k.value for k in call.keywords if k.arg == binding.name), None)
             if value is None and index is not None and 0 <= index < len(call.args):
                 value = call.args[index]
-            if value is None or not self.is_model(value, scope):
+            if value is None or not proves(ev, value, scope):
                 return False
-        return owner is not None
+        return True
+
+    def _callers(self, target_def: ast.AST) -> list | None:
+        """Calls of a class or function of this module, here and in the rest of the project."""
+        name = target_def.name
+        calls = []
+        for node, scope in self.t.name_loads.get(name, ()):
+            if not any(b.node is target_def for b in self.t.lookup(name, scope)) or self.type_only(node):
+                continue
+            call = self.t.call_of.get(id(node))
+            if call is None:
+                return None
+            calls.append((call, scope, self))
+        top = self.t.scope_of[target_def].parent
+        if top is None or top.kind != "module" or self.project is None or self.module_key is None:
+            # nothing else can call it, or nothing else can be read: a Keras subclass keeps its
+            # instantiations here; anything else proves nothing
+            return calls if top is not None and (top.kind != "module" or isinstance(target_def, ast.ClassDef)
+                                                 and self.is_keras_class(target_def)) else None
+        remote = self.project.callers(self.module_key, target_def)
+        if remote is None:
+            return calls if isinstance(target_def, ast.ClassDef) and self.is_keras_class(target_def) else None
+        return calls + remote
 
     def not_model(self, value: ast.AST, scope: Scope) -> bool:
         """Visibly not a model: a non-model value, or a name bound to one (or annotated as another class)."""
@@ -532,7 +574,7 @@ class Evidence:
                     return f"bound to `{target[1]}(...)`, not a Keras model"
         return "unknown callee: nothing proves it is a Keras model"
 
-    def _type_only(self, node: ast.AST) -> bool:
+    def type_only(self, node: ast.AST) -> bool:
         """`super(Cls, self)`, `isinstance(x, Cls)`: reads that never build an instance."""
         call = self.t.arg_of.get(id(node))
         return call is not None and isinstance(call.func, ast.Name) and \
@@ -546,6 +588,8 @@ class Evidence:
                 return False
             weights_prove = self.weights_prove_models or self.is_keras_class(cls)
             if weights_prove and any(attr in f.get("weights", ()) for f in facts):
+                return True
+            if not self.foreign and any(attr in f.get("keras_weights", ()) for f in facts):
                 return True
             return any(self.is_model(value, scope) for value, scope in values)
 
@@ -678,6 +722,8 @@ class Evidence:
                 cls = self.t.self_class(node.value.value, scope)
                 if cls is not None:
                     self.class_facts.setdefault(cls, {}).setdefault("weights", set()).add(node.value.attr)
+                    if node.attr in KERAS_WEIGHT_ATTRS:
+                        self.class_facts[cls].setdefault("keras_weights", set()).add(node.value.attr)
             elif node.attr in ("trainable_variables", "trainable_weights", "optimizer"):
                 cls = self.t.self_class(node.value, scope)
                 if cls is not None:

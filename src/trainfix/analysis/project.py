@@ -48,8 +48,8 @@ class Loader(Protocol):
     def source(self, key: str) -> str | None:
         """The text of a module found by `find`, or None when it can't be read."""
 
-    def mentioned_elsewhere(self, word: str, key: str) -> bool:
-        """Any project module but `key` spells the identifier `word` (True when unsure)."""
+    def files_mentioning(self, word: str) -> list[str] | None:
+        """Every project file (.py, .ipynb) that spells the identifier `word`; None when unsure."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,50 @@ class Project:
         return None
 
     def mentioned_elsewhere(self, word: str, key: str) -> bool:
+        """Any project file but `key` spells the identifier `word` (True when unsure)."""
         self.scanned = True  # the answer depends on every file of the project, not only on those read
-        return self.loader.mentioned_elsewhere(word, key)
+        files = self.loader.files_mentioning(word)
+        return files is None or any(f != key for f in files)
+
+    def callers(self, key: str, definition: ast.AST) -> list[tuple[ast.Call, object, Evidence]] | None:
+        """The calls of a module-level class or function of module `key` in the project's other modules,
+        each with its scope and that module's evidence; None when some use of it is not a plain call
+        (a subclass, the class handed around, a module that can't be read)."""
+        self.scanned = True
+        name = definition.name
+        files = self.loader.files_mentioning(name)
+        if files is None:
+            return None
+        out = []
+        for other in files:
+            if other == key:
+                continue
+            if not other.endswith(".py"):
+                return None  # a notebook may use it in ways not read here
+            module = self.module(other)
+            if module is None:
+                return None
+            t = module.tree
+            refs = [(node, scope) for node, scope in t.name_loads.get(name, ())
+                    if any(b.kind == "import" and self._is(other, b.qualname, definition) for b in t.lookup(name, scope))]
+            refs += [(node, scope) for node, scope in t.attr_loads
+                     if node.attr == name and self._is(other, t.qualname(node, scope), definition)]
+            for node, scope in refs:
+                call = t.call_of.get(id(node))
+                if call is None:
+                    if module.evidence.type_only(node):
+                        continue
+                    return None
+                out.append((call, scope, module.evidence))
+        return out
+
+    def _is(self, importer: str, qualname: str | None, definition: ast.AST) -> bool:
+        symbol = self.lookup(importer, qualname) if qualname else None
+        return symbol is not None and symbol.node is definition
+
+    def register(self, key: str, tree: ScopeTree, evidence: Evidence) -> None:
+        """The module being analysed, as analysed (its text may not be on disk: stdin, an editor buffer)."""
+        self._modules[key] = Module(key, tree, evidence)
 
     def module(self, key: str) -> Module | None:
         if key not in self._modules:
