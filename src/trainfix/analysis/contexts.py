@@ -57,7 +57,7 @@ class Analyzer:
         self._deliberate_memo: dict = {}
         self._jax: dict | None = None
         self._torch = backends.uses_torch(self.t)
-        self.helper_calls: dict = {}  # local function without `training` -> [(call, context, scope)]
+        self.helper_calls: dict = {}  # local function or method without `training` -> [(call, context, scope)]
         self._mark_differentiated()
 
     # -- pass 0: which owners' weights are differentiated anywhere ----------------
@@ -432,6 +432,11 @@ class Analyzer:
             target = self.ev.resolve_callable(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
             if target is not None and target[0] == "def" and ctx.kind in ("train", "eval", "predict"):
                 self.helper_calls.setdefault(target[1], []).append((call, ctx, scope))
+            elif isinstance(func, ast.Attribute) and ctx.kind in ("train", "eval", "predict"):
+                cls = self.t.self_class(func.value, scope)  # `self._one_step_loss(...)`: a helper method
+                method = self.ev.method(cls, func.attr) if cls is not None else None
+                if method is not None:
+                    self.helper_calls.setdefault(method, []).append((call, ctx, scope))
             if isinstance(func, (ast.Name, ast.Attribute)) and not builtin and (target is None or target[0] == "def"):
                 self.sites.append(CallSite(call, ctx, callee, False, skip_reason=self.ev.why_not_model(func, scope)))
             return

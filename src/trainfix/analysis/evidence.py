@@ -591,6 +591,8 @@ class Evidence:
                 return True
             if not self.foreign and any(attr in f.get("keras_weights", ()) for f in facts):
                 return True
+            if ("attr", cls, attr) in self.called_with_training:  # `self.encoder(x, training=training)`
+                return True
             return any(self.is_model(value, scope) for value, scope in values)
 
         return self._cached(("attr", cls, attr), compute)
@@ -734,11 +736,17 @@ class Evidence:
         for call, scope in self.t.calls:
             if any(k.arg == "training" for k in call.keywords):
                 func = call.func
-                # names only: methods such as Keras 3's `self.compute_loss` take `training` too
+                # names and attributes holding objects: methods such as Keras 3's `self.compute_loss`
+                # take `training` too, so an attribute named like a method of the class proves nothing
                 if isinstance(func, ast.Name):
                     key = self.model_key(func, scope)
                     if key is not None and key[0] == "name":
                         self.called_with_training.add(key)
+                elif isinstance(func, ast.Attribute):
+                    cls = self.t.self_class(func.value, scope)
+                    if cls is not None and self.method(cls, func.attr) is None and \
+                            func.attr in self.class_facts.get(cls, {}).get("stores", {}):
+                        self.called_with_training.add(("attr", cls, func.attr))
 
 
 WRAPPERS = {"functools.partial", "jax.value_and_grad", "jax.grad"}

@@ -37,17 +37,35 @@ def walk_helpers(an: Analyzer) -> None:
 
 
 def _only_called_from(an: Analyzer, fn: ast.AST, edges: list) -> bool:
-    """Every use of the helper's name in this module is one of the calls from a context."""
+    """Every use of the helper's name in this module is one of the calls from a context
+    (for a method: every `x.name` in the module, whatever `x` is)."""
     called = {id(call.func) for call, _, _ in edges}
-    uses = [node for node, scope in an.t.name_loads.get(fn.name, ())
-            if any(b.node is fn for b in an.t.lookup(fn.name, scope))]
+    if _owner(an, fn) is not None:  # `self.x` of another class of this module names another method
+        uses = [node for node, scope in an.t.attr_loads if node.attr == fn.name and
+                an.ev.method(an.t.self_class(node.value, scope) or _owner(an, fn), fn.name) is fn]
+    else:
+        uses = [node for node, scope in an.t.name_loads.get(fn.name, ())
+                if any(b.node is fn for b in an.t.lookup(fn.name, scope))]
     return bool(uses) and all(id(node) in called for node in uses)
 
 
+def _owner(an: Analyzer, fn: ast.AST) -> ast.ClassDef | None:
+    scope = an.t.scope_of.get(fn)
+    return scope.cls if scope is not None else None
+
+
 def _used_elsewhere(an: Analyzer, fn: ast.AST) -> bool:
-    """Another module of the project may import the helper and call it outside any context."""
+    """Another module of the project may call the helper outside any context: one that names the
+    function, or for a method one that names both its class (a subclass, an instance) and the method."""
     project, key = an.ev.project, an.ev.module_key
-    return project is not None and key is not None and project.mentioned_elsewhere(fn.name, key)
+    if project is None or key is None:
+        return False
+    cls = _owner(an, fn)
+    if cls is None:
+        return project.mentioned_elsewhere(fn.name, key)
+    files = project.files_mentioning(cls.name)
+    methods = project.files_mentioning(fn.name)
+    return files is None or methods is None or bool((set(files) & set(methods)) - {key})
 
 
 def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) -> CallSite | None:
@@ -61,11 +79,11 @@ def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) 
     params = param_names(fn)
     verdicts = []
     for caller, ctx, caller_scope in edges:
-        passed = _passed_for(func, fn, caller, 0, params)
+        passed = _passed_for(func, fn, caller, 1 if _owner(an, fn) is not None else 0, params)
         root = func
         while isinstance(root, ast.Attribute):
             root = root.value
-        if passed is None and isinstance(root, ast.Name) and root.id in params:
+        if passed is None and isinstance(root, ast.Name) and root.id in params and root.id not in ("self", "cls"):
             return None  # a parameter the caller doesn't visibly pass
         expr, where = (passed, caller_scope) if passed is not None else (func, scope)
         if not an.ev.is_model(expr, where):

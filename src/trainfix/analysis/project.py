@@ -102,6 +102,10 @@ class Project:
                 return self._member(key, parts[i:])
         return None
 
+    def files_mentioning(self, word: str) -> list[str] | None:
+        self.scanned = True
+        return self.loader.files_mentioning(word)
+
     def mentioned_elsewhere(self, word: str, key: str) -> bool:
         """Any project file but `key` spells the identifier `word` (True when unsure)."""
         self.scanned = True  # the answer depends on every file of the project, not only on those read
