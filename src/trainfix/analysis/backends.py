@@ -29,9 +29,8 @@ def jax_differentiated(t: ScopeTree, ev: Evidence) -> dict[ast.AST, str | None]:
         if isinstance(target, ast.Attribute):
             cls = t.self_class(target.value, scope)
             fn, offset = (ev.method(cls, target.attr), 1) if cls is not None else (None, 0)
-        else:
-            resolved = ev.resolve_callable(target, scope)
-            fn = resolved[1] if resolved and resolved[0] == "def" else None
+        elif isinstance(target, ast.Name):
+            fn = _definition_before(target.id, call, scope, t)
         if fn is None:
             continue
         argnums = next((k.value for k in call.keywords if k.arg == "argnums"), ast.Constant(0))
@@ -39,6 +38,20 @@ def jax_differentiated(t: ScopeTree, ev: Evidence) -> dict[ast.AST, str | None]:
         index = argnums.value if isinstance(argnums, ast.Constant) and isinstance(argnums.value, int) else None
         out[fn] = params[index] if index is not None and 0 <= index < len(params) else None
     return out
+
+
+def _definition_before(name: str, call: ast.Call, scope: Scope, t: ScopeTree) -> ast.AST | None:
+    """The function a name refers to at a call: a guide or notebook redefines `compute_loss_and_updates`
+    several times, each wrapped by `jax.value_and_grad` right after it is written."""
+    bindings = t.lookup(name, scope)
+    if not bindings or any(b.kind != "def" for b in bindings):
+        return None
+    before = [b for b in bindings if (b.node.lineno, b.node.col_offset) < (call.lineno, call.col_offset)]
+    if len(bindings) == 1:
+        return bindings[0].node
+    if before and bindings[0].scope is scope:  # same scope: the latest definition in source order
+        return max(before, key=lambda b: b.node.lineno).node
+    return None
 
 
 def jax_trained(fn: ast.AST, scope: Scope, differentiated: str | None, ev: Evidence) -> frozenset:
@@ -70,13 +83,19 @@ def torch_optimizers(fn: ast.AST) -> list[ast.AST] | None:
     return steps if backward and steps else None
 
 
-def torch_trained(optimizers: list[ast.AST], scope: Scope, t: ScopeTree, ev: Evidence) -> frozenset | None:
-    """Models whose `parameters()` the stepped optimizers were built with; None when unresolved."""
+def torch_trained(optimizers: list[ast.AST], scope: Scope, t: ScopeTree, ev: Evidence,
+                  at: ast.stmt | None = None) -> frozenset | None:
+    """Models whose `parameters()` the stepped optimizers were built with; None when unresolved.
+
+    `at`: a top-level loop of a script, which steps the optimizer bound last before it."""
     owners = set()
     for opt in optimizers:
         if not isinstance(opt, ast.Name):
             return None
         bindings = t.lookup(opt.id, scope)
+        if at is not None:
+            before = [b for b in bindings if b.stmt is not None and b.stmt.lineno < at.lineno]
+            bindings = [max(before, key=lambda b: b.stmt.lineno)] if before else bindings
         if not bindings or any(b.kind != "assign" or not isinstance(b.node, ast.Call) or not b.node.args
                                for b in bindings):
             return None

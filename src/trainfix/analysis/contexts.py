@@ -316,6 +316,14 @@ class Analyzer:
     # -- walking ------------------------------------------------------------------------
     def run(self) -> list[CallSite]:
         self._walk_withs(self.t.module)
+        if self._torch:  # a script's top-level `for batch in loader: ... loss.backward(); optimizer.step()`
+            for stmt in self.t.module.node.body:
+                if isinstance(stmt, (ast.For, ast.While)) and backends.torch_optimizers(stmt) is not None:
+                    owners = backends.torch_trained(backends.torch_optimizers(stmt), self.t.module, self.t, self.ev,
+                                                    stmt)
+                    ctx = Context("train", owners or frozenset(), not owners, False, False, True, (), None,
+                                  self.t.module)
+                    self._walk_body(stmt.body, ctx, self.t.module, True)
         for node, scope in list(self.t.scope_of.items()):
             if scope.kind != "function" or isinstance(node, ast.Lambda):
                 continue

@@ -55,17 +55,17 @@ def _owner(an: Analyzer, fn: ast.AST) -> ast.ClassDef | None:
 
 
 def _used_elsewhere(an: Analyzer, fn: ast.AST) -> bool:
-    """Another module of the project may call the helper outside any context: one that names the
-    function, or for a method one that names both its class (a subclass, an instance) and the method."""
+    """Another file of the project may call the helper outside any context: one that imports the
+    function, or for a method one that imports its class (a subclass, an instance) and names the method."""
     project, key = an.ev.project, an.ev.module_key
     if project is None or key is None:
         return False
     cls = _owner(an, fn)
-    if cls is None:
-        return project.mentioned_elsewhere(fn.name, key)
-    files = project.files_mentioning(cls.name)
-    methods = project.files_mentioning(fn.name)
-    return files is None or methods is None or bool((set(files) & set(methods)) - {key})
+    definition = cls if cls is not None else fn
+    if an.t.scope_of[definition].parent is not an.t.module:
+        return False  # nested: nothing outside this module can name it
+    refs = project.references(key, definition, also=fn.name if cls is not None else None)
+    return refs is None or bool(refs)
 
 
 def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) -> CallSite | None:

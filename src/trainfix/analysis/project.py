@@ -10,6 +10,7 @@ question needs.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -106,42 +107,58 @@ class Project:
         self.scanned = True
         return self.loader.files_mentioning(word)
 
-    def mentioned_elsewhere(self, word: str, key: str) -> bool:
-        """Any project file but `key` spells the identifier `word` (True when unsure)."""
+    def references(self, key: str, definition: ast.AST, also: str | None = None) -> list | None:
+        """Uses of a module-level class or function of module `key` in the project's other files, as
+        (node, scope, module); None when unsure (a file that can't be read, a notebook that imports the
+        module). With `also`, only files that spell that word too are read."""
         self.scanned = True  # the answer depends on every file of the project, not only on those read
-        files = self.loader.files_mentioning(word)
-        return files is None or any(f != key for f in files)
+        name = definition.name
+        files = self.loader.files_mentioning(name)
+        if files is None:
+            return None
+        if also is not None:
+            others = self.loader.files_mentioning(also)
+            if others is None:
+                return None
+            files = [f for f in files if f in set(others)]
+        stem = key.rsplit("/", 1)[-1].removesuffix(".py")
+        if stem == "__init__":
+            stem = key.rsplit("/", 2)[-2]
+        out: list = []
+        for other in files:
+            if other == key:
+                continue
+            if not other.endswith(".py"):  # a notebook: it may import the module and use the name
+                text = self.loader.source(other)
+                if text is None or re.search(r"(from|import)\s+[\w.]*\b%s\b" % re.escape(stem), text):
+                    return None
+                continue
+            module = self.module(other)
+            if module is None:
+                return None
+            t = module.tree
+            out += [(node, scope, module) for node, scope in t.name_loads.get(name, ())
+                    if any(b.kind == "import" and self._is(other, b.qualname, definition)
+                           for b in t.lookup(name, scope))]
+            out += [(node, scope, module) for node, scope in t.attr_loads
+                    if node.attr == name and self._is(other, t.qualname(node, scope), definition)]
+        return out
 
     def callers(self, key: str, definition: ast.AST) -> list[tuple[ast.Call, object, Evidence]] | None:
         """The calls of a module-level class or function of module `key` in the project's other modules,
         each with its scope and that module's evidence; None when some use of it is not a plain call
         (a subclass, the class handed around, a module that can't be read)."""
-        self.scanned = True
-        name = definition.name
-        files = self.loader.files_mentioning(name)
-        if files is None:
+        refs = self.references(key, definition)
+        if refs is None:
             return None
         out = []
-        for other in files:
-            if other == key:
-                continue
-            if not other.endswith(".py"):
-                return None  # a notebook may use it in ways not read here
-            module = self.module(other)
-            if module is None:
+        for node, scope, module in refs:
+            call = module.tree.call_of.get(id(node))
+            if call is None:
+                if module.evidence.type_only(node):
+                    continue
                 return None
-            t = module.tree
-            refs = [(node, scope) for node, scope in t.name_loads.get(name, ())
-                    if any(b.kind == "import" and self._is(other, b.qualname, definition) for b in t.lookup(name, scope))]
-            refs += [(node, scope) for node, scope in t.attr_loads
-                     if node.attr == name and self._is(other, t.qualname(node, scope), definition)]
-            for node, scope in refs:
-                call = t.call_of.get(id(node))
-                if call is None:
-                    if module.evidence.type_only(node):
-                        continue
-                    return None
-                out.append((call, scope, module.evidence))
+            out.append((call, scope, module.evidence))
         return out
 
     def _is(self, importer: str, qualname: str | None, definition: ast.AST) -> bool:
