@@ -133,6 +133,12 @@ class Analyzer:
         bindings = self.t.lookup(name, scope)
         if not bindings:
             return {("u",)}
+        body = getattr(tape_body, "body", None) or []
+        if any(b.stmt in body for b in bindings):
+            # assigned by a statement of the tape's own body: earlier values are overwritten before
+            # the gradient is taken (`actions = self.actor(states)` then `tape.gradient(loss, actions)`)
+            start = (body[0].lineno, body[0].col_offset)
+            bindings = [b for b in bindings if b.stmt is not None and (b.stmt.lineno, b.stmt.col_offset) >= start]
         out = set()
         for b in bindings:
             if b.kind == "assign":
