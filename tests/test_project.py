@@ -141,3 +141,15 @@ def test_a_training_function_in_another_module_follows_the_callers_model(tmp_pat
         """)
     root = project(tmp_path, {"losses.py": losses, "train.py": train})
     assert findings(run_trainfix, root) == [("train.py", "TRN001", 12, "safe"), ("train.py", "TRN003", 18, "safe")]
+
+
+def test_a_notebook_follows_its_sibling_modules(tmp_path, run_trainfix):
+    cell = TRAIN.format(module="models").splitlines(keepends=True)
+    notebook = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [],
+                           "source": cell}],
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    root = project(tmp_path, {"models.py": MODELS_KERAS, "train.ipynb": json.dumps(notebook, indent=1) + "\n"})
+    assert findings(run_trainfix, root) == [("train.ipynb", "TRN001", 11, "safe")]
+    (root / "models.py").write_text(MODELS_TF_MODULE)
+    assert findings(run_trainfix, root) == []

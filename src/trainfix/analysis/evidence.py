@@ -565,14 +565,40 @@ class Evidence:
             cls = self.t.self_class(func.value, scope)
             values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
                       .get(func.attr, ()) if v[0] is not None]
+        params = []
+        if isinstance(func, ast.Name):
+            params = [b for b in self.t.lookup(func.id, scope) if b.kind == "param"]
         for value, value_scope in values:
             if isinstance(value, ast.Lambda):
                 return "a lambda, not a Keras model"
             if isinstance(value, ast.Call):
                 target = self.resolve_callable(value.func, value_scope)
-                if target and target[0] == "qual" and is_not_model(target[1]):
+                if target and target[0] == "qual" and self.qual_not_model(target[1]):
                     return f"bound to `{target[1]}(...)`, not a Keras model"
+            if isinstance(value, ast.Name):
+                params += [b for b in self.t.lookup(value.id, value_scope) if b.kind == "param"]
+        if params:
+            return "unknown callee: " + self._why_param(params[0])
         return "unknown callee: nothing proves it is a Keras model"
+
+    def _why_param(self, binding: Binding) -> str:
+        """Why a parameter is not proven a model, naming what was looked for."""
+        fn, cls = binding.scope.node, binding.scope.cls
+        what = f"`{binding.name}` is a parameter of `{getattr(fn, 'name', 'lambda')}`"
+        if getattr(fn, "name", None) == "__init__" and cls is not None:
+            target, kind = cls, f"instantiation of `{cls.name}`"
+            what = f"`{binding.name}` is an `__init__` parameter"
+        else:
+            target, kind = fn, f"call of `{getattr(fn, 'name', 'lambda')}`"
+        if not isinstance(target, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            return f"{what}, and nothing proves what is passed"
+        calls = self._callers(target)
+        if calls is None:
+            return f"{what}, and `{target.name}` is used other than by calls (passed around, subclassed, " \
+                   "or in files not read)"
+        if not calls:
+            return f"{what} and no {kind} was found"
+        return f"{what}, and not every {kind} passes a Keras model there"
 
     def type_only(self, node: ast.AST) -> bool:
         """`super(Cls, self)`, `isinstance(x, Cls)`: reads that never build an instance."""
