@@ -88,10 +88,13 @@ class Cache:
                 return None
         payload = entry[3] if len(entry) > 3 else None
         if payload is None:
-            return FileOutcome(shown)
-        if not findings or payload.get("unsafe") != config.unsafe_fixes:
+            outcome = FileOutcome(shown)
+        elif not findings or payload.get("unsafe") != config.unsafe_fixes:
             return None
-        return _outcome_from_json(shown, payload)
+        else:
+            outcome = _outcome_from_json(shown, payload)
+        outcome.dependencies = tuple(tuple(d) for d in entry[4]) if len(entry) > 4 else ()
+        return outcome
 
     def is_clean(self, path, config: Config) -> bool:
         outcome = self.get(path, "", config)

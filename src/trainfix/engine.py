@@ -103,9 +103,9 @@ def _char_col(index: LineIndex, line: int, col: int) -> int:
 
 
 def find(text: str, config: Config, tree: ast.Module | None = None, project: Project | None = None,
-         module_key: str | None = None):
+         module_key: str | None = None, imported: bool = False):
     """Findings (enabled, not suppressed), skipped calls, the line index and the tree of one source."""
-    if skip_file(text) or not may_have_findings(text, config):
+    if skip_file(text) or not (imported or may_have_findings(text, config)):
         return [], [], None, None
     index = LineIndex(text)
     tree = tree or parse(text)
@@ -138,22 +138,23 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
 
 
 def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None,
-               path: str | os.PathLike[str] | None = None) -> Result:
+               path: str | os.PathLike[str] | None = None, imported: bool = False) -> Result:
     """Analyse `text`; return its findings and the text with the applicable fixes.
 
     `path` is where the text lives (or would live): models imported from the other
     modules of its project are then followed (the project index). Without it the
-    text is analysed alone.
+    text is analysed alone. `imported`: the text is a module that the project's
+    steps import, so its helpers are analysed even though it holds no step.
 
     Raises SourceError when the text does not parse or a fix fails verification.
     """
     try:
-        return _fix_source(text, config, unsafe, path)
+        return _fix_source(text, config, unsafe, path, imported)
     except RecursionError:
         pass
     # Deeply nested code (a 1,000-term concatenation in generated code) is valid Python:
     # retry once on a thread with a large stack and a higher recursion limit.
-    return _deep(_fix_source, text, config, unsafe, path)
+    return _deep(_fix_source, text, config, unsafe, path, imported)
 
 
 DEEP_STACK_BYTES = 512 * 1024 * 1024
@@ -189,7 +190,7 @@ def _deep(fn, *args):
     return box["result"]
 
 
-def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None) -> Result:
+def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None, imported: bool = False) -> Result:
     config = config or Config()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
     project, key = None, None
@@ -198,7 +199,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None
 
         key = os.path.abspath(path)
         project = Project(FileLoader(key), config.model_factories)
-    findings, skipped, index, tree = find(text, config, None, project, key)
+    findings, skipped, index, tree = find(text, config, None, project, key, imported and project is not None)
     edits: list[Edit] = []
     for finding in findings:
         fix = finding.fix
@@ -212,7 +213,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None
             edits.append(finding.edit)
             finding.applied = True
     new_text = apply_edits(text, edits) if edits else text
-    remaining = verify(text, new_text, config, unsafe, tree, index, project, key) if edits else \
+    remaining = verify(text, new_text, config, unsafe, tree, index, project, key, imported) if edits else \
         [f for f in findings if not f.applied]
     dependencies = tuple(sorted(project.read)) if project is not None else ()
     return Result(text, new_text, findings, skipped, remaining, dependencies,
@@ -221,7 +222,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None
 
 def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,
            old_index: LineIndex | None = None, project: Project | None = None,
-           module_key: str | None = None) -> list[Finding]:
+           module_key: str | None = None, imported: bool = False) -> list[Finding]:
     """The new text parses, differs only in `training` arguments, and is stable.
 
     Returns the findings left in the new text (with positions in the new text).
@@ -232,7 +233,7 @@ def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Modul
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
-    again, _, new_index, _ = find(new, config, new_tree, project, module_key)  # before the comparison strips `training` from new_tree
+    again, _, new_index, _ = find(new, config, new_tree, project, module_key, imported)  # before the comparison strips `training` from new_tree
     if not _same_but_training(old_tree or _ast_parse(old), old_index or LineIndex(old), new_tree,
                               new_index or LineIndex(new)):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")

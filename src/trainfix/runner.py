@@ -39,17 +39,18 @@ def _error(shown: str, exc: SourceError) -> str:
 
 
 def process_text(shown: str, raw: bytes, config: Config, unsafe: bool,
-                 path=None) -> tuple[FileOutcome, bytes | None]:
+                 path=None, imported: bool = False) -> tuple[FileOutcome, bytes | None]:
     """Analyse raw file bytes (of the file at `path`, whose project modules the analysis may read);
-    returns the outcome and the new bytes (None when unchanged)."""
+    returns the outcome and the new bytes (None when unchanged). `imported`: a module the run's steps
+    import, whose helpers may run in them even though it holds no step itself."""
     outcome = FileOutcome(shown)
-    if not may_have_findings_bytes(raw, config):
+    if not imported and not may_have_findings_bytes(raw, config):
         return outcome, None  # cannot contain a context: not even decoded
     from .engine import fix_source  # imported only once a file may hold a context
 
     try:
         decoded = decode(raw)
-        result = fix_source(decoded.text, config=config, unsafe=unsafe, path=path)
+        result = fix_source(decoded.text, config=config, unsafe=unsafe, path=path, imported=imported)
     except SourceError as exc:
         outcome.error = _error(shown, exc)
         return outcome, None
@@ -124,14 +125,14 @@ def read_file(path, shown: str) -> FileOutcome | tuple[bytes, int, int]:
 
 
 def process_read(path, shown: str, raw: bytes, size: int, mtime_ns: int, config: Config, unsafe: bool,
-                 write: bool) -> FileOutcome:
+                 write: bool, imported: bool = False) -> FileOutcome:
     digest = hashlib.sha256(raw).hexdigest()
     if str(path).endswith(".ipynb"):
         from .notebook_runner import process_notebook
 
         outcome = process_notebook(path, shown, raw, config, unsafe, write, digest)
     else:
-        outcome, new = process_text(shown, raw, config, unsafe, path)
+        outcome, new = process_text(shown, raw, config, unsafe, path, imported)
         if new is not None and write:
             write_file(outcome, path, new, digest)
     if not outcome.error:
@@ -182,6 +183,24 @@ def _read(path, shown: str, config: Config, write: bool, hashed: bool) -> tuple[
     if not may_have_findings_bytes(raw, config):  # cannot hold a context: nothing to report
         return FileOutcome(shown, stamp=(size, mtime_ns, hashlib.sha256(raw).hexdigest() if hashed else "")), None
     return None, (path, shown, raw, size, mtime_ns, config, config.unsafe_fixes, write)
+
+
+def _imported_modules(outcomes: list, done: list, write: bool) -> None:
+    """Analyse again, without the prefilter, the files of the run that the analysed files import: a
+    helper in `losses.py` may run in `train.py`'s tape (its findings are found from `losses.py`)."""
+    imported = {dep[0] for outcome in outcomes if outcome is not None for dep in outcome.dependencies}
+    if not imported:
+        return
+    for i, ((path, config), outcome) in enumerate(zip(done, outcomes)):
+        if outcome.error or outcome.findings or not str(path).endswith(".py") or \
+                os.path.abspath(path) not in imported:
+            continue
+        got = read_file(path, outcome.path)
+        if isinstance(got, FileOutcome):
+            continue
+        raw, size, mtime_ns = got
+        outcomes[i] = process_read(path, outcome.path, raw, size, mtime_ns, config, config.unsafe_fixes, write,
+                                   imported=True)
 
 
 # Below both, a pool's start-up costs more than the candidates' analysis in parallel saves.
@@ -238,6 +257,7 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    _imported_modules(outcomes, done, write)
     if cache is not None:
         for (path, config), outcome in zip(done, outcomes):
             if outcome.stamp is None or outcome.written or outcome.volatile:

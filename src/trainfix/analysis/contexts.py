@@ -41,14 +41,18 @@ def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
 
 class Analyzer:
     def __init__(self, module: ast.Module, config: Config, source: str, index: LineIndex | None = None,
-                 project: Project | None = None, module_key: str | None = None):
+                 project: Project | None = None, module_key: str | None = None, facts=None):
         self.source = source
         self.index = index or LineIndex(source)
         self.config = config
-        self.t = ScopeTree(module)
-        self.ev = Evidence(self.t, config.model_factories, project, module_key)
-        if project is not None and module_key is not None:
-            project.register(module_key, self.t, self.ev)
+        self.nested = facts is not None  # another module's steps, analysed for the helpers they call
+        if facts is not None:
+            self.t, self.ev = facts
+        else:
+            self.t = ScopeTree(module)
+            self.ev = Evidence(self.t, config.model_factories, project, module_key)
+            if project is not None and module_key is not None:
+                project.register(module_key, self.t, self.ev, source)
         self.train_names = set(config.train_functions)
         self.eval_names = set(config.eval_functions)
         self.predict_names = set(config.predict_functions)
@@ -58,6 +62,7 @@ class Analyzer:
         self._jax: dict | None = None
         self._torch = backends.uses_torch(self.t)
         self.helper_calls: dict = {}  # local function or method without `training` -> [(call, context, scope)]
+        self.imported_calls: dict = {}  # another project module's function -> [(call, context, scope)]
         self._mark_differentiated()
 
     # -- pass 0: which owners' weights are differentiated anywhere ----------------
@@ -446,6 +451,10 @@ class Analyzer:
             target = self.ev.resolve_callable(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
             if target is not None and target[0] == "def" and ctx.kind in ("train", "eval", "predict"):
                 self.helper_calls.setdefault(target[1], []).append((call, ctx, scope))
+            elif target is not None and target[0] == "qual" and ctx.kind in ("train", "eval", "predict"):
+                symbol = self.ev.external(target[1])
+                if symbol is not None and symbol.kind in ("function", "nonmodel_factory"):
+                    self.imported_calls.setdefault(symbol.node, []).append((call, ctx, scope))
             elif isinstance(func, ast.Attribute) and ctx.kind in ("train", "eval", "predict"):
                 cls = self.t.self_class(func.value, scope)  # `self._one_step_loss(...)`: a helper method
                 method = self.ev.method(cls, func.attr) if cls is not None else None

@@ -29,11 +29,45 @@ def walk_helpers(an: Analyzer) -> None:
                 "training" in param_names(fn) or an.step_context(fn, scope) is not None or \
                 an._has_tape(fn, scope) or not _only_called_from(an, fn, edges) or _used_elsewhere(an, fn):
             continue
-        for node in own_nodes(fn):
-            if isinstance(node, ast.Call):
-                site = _helper_site(an, node, fn, scope, edges)
-                if site is not None:
-                    an.sites.append(site)
+        _add_sites(an, fn, scope, [(call, ctx, caller_scope, an) for call, ctx, caller_scope in edges])
+    walk_imported_helpers(an)
+
+
+def _add_sites(an: Analyzer, fn: ast.AST, scope, edges: list) -> None:
+    for node in own_nodes(fn):
+        if isinstance(node, ast.Call):
+            site = _helper_site(an, node, fn, scope, edges)
+            if site is not None:
+                an.sites.append(site)
+
+
+def walk_imported_helpers(an: Analyzer) -> None:
+    """Module-level functions of this file that other project modules call only from their steps
+    (`losses.py`'s `generator_loss(generator, z)` called in `train.py`'s tape)."""
+    project, key = an.ev.project, an.ev.module_key
+    if project is None or key is None or an.nested:
+        return
+    for name, bindings in an.t.module.bindings.items():
+        if len(bindings) != 1 or bindings[0].kind != "def":
+            continue
+        fn = bindings[0].node
+        scope = an.t.scope_of[fn]
+        if "training" in param_names(fn) or an.t.name_loads.get(name) or an.step_context(fn, scope) is not None \
+                or an._has_tape(fn, scope) or not any(isinstance(n, ast.Call) for n in own_nodes(fn)):
+            continue
+        refs = project.references(key, fn)
+        if not refs:
+            continue
+        edges = []
+        for node, _, module in refs:
+            caller = project.analyzer(module.key, an.config)
+            found = [e for e in caller.imported_calls.get(fn, ()) if e[0].func is node] if caller else []
+            if not found:
+                edges = []
+                break  # used other than by a call from a step: nothing is concluded
+            edges += [(call, ctx, caller_scope, caller) for call, ctx, caller_scope in found]
+        if edges:
+            _add_sites(an, fn, scope, edges)
 
 
 def _only_called_from(an: Analyzer, fn: ast.AST, edges: list) -> bool:
@@ -78,19 +112,21 @@ def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) 
         return None
     params = param_names(fn)
     verdicts = []
-    for caller, ctx, caller_scope in edges:
+    for caller, ctx, caller_scope, caller_an in edges:
         passed = _passed_for(func, fn, caller, 1 if _owner(an, fn) is not None else 0, params)
         root = func
         while isinstance(root, ast.Attribute):
             root = root.value
         if passed is None and isinstance(root, ast.Name) and root.id in params and root.id not in ("self", "cls"):
             return None  # a parameter the caller doesn't visibly pass
-        expr, where = (passed, caller_scope) if passed is not None else (func, scope)
-        if not an.ev.is_model(expr, where):
+        # the caller's argument is judged where the caller is; the helper's own names where it is
+        expr, where, judge = (passed, caller_scope, caller_an) if passed is not None else (func, scope, an)
+        if not judge.ev.is_model(expr, where):
             return None
         if ctx.kind == "train":
-            key = an.ev.model_key(expr, where)
-            verdicts.append((ctx, an._trained(key, expr, ctx, where) if key is not None else None))
+            key = judge.ev.model_key(expr, where)
+            trained = judge._trained(key, expr, ctx, where) if key is not None and judge is caller_an else None
+            verdicts.append((ctx, trained))
         else:
             verdicts.append((ctx, None))
     callee = an.source[an.index.start_of(func):an.index.end_of(func)]

@@ -66,6 +66,7 @@ class Module:
     key: str
     tree: "ScopeTree"
     evidence: "Evidence"
+    source: str = ""
 
 
 class Project:
@@ -75,6 +76,7 @@ class Project:
         self.loader = loader
         self.factories = factories
         self._modules: dict[str, Module | None] = {}
+        self._analyzers: dict = {}
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
         self.scanned = False  # some answer searched every file of the project
@@ -165,9 +167,24 @@ class Project:
         symbol = self.lookup(importer, qualname) if qualname else None
         return symbol is not None and symbol.node is definition
 
-    def register(self, key: str, tree: ScopeTree, evidence: Evidence) -> None:
+    def register(self, key: str, tree: ScopeTree, evidence: Evidence, source: str) -> None:
         """The module being analysed, as analysed (its text may not be on disk: stdin, an editor buffer)."""
-        self._modules[key] = Module(key, tree, evidence)
+        self._modules[key] = Module(key, tree, evidence, source)
+
+    def analyzer(self, key: str, config):
+        """Another module's contexts, analysed once per run (to see which of this module's helpers its
+        steps call); None when it can't be read."""
+        if key not in self._analyzers:
+            self._analyzers[key] = None
+            module = self.module(key)
+            if module is not None:
+                from .contexts import Analyzer
+
+                analyzer = Analyzer(module.tree.module.node, config, module.source, None, self, key,
+                                    (module.tree, module.evidence))
+                analyzer.run()
+                self._analyzers[key] = analyzer
+        return self._analyzers[key]
 
     def module(self, key: str) -> Module | None:
         if key not in self._modules:
@@ -190,7 +207,7 @@ class Project:
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return None
         scopes = ScopeTree(tree)
-        return Module(key, scopes, Evidence(scopes, self.factories, project=self, module_key=key))
+        return Module(key, scopes, Evidence(scopes, self.factories, project=self, module_key=key), text)
 
     def _member(self, key: str, rest: list[str]) -> Symbol | None:
         module = self.module(key)
