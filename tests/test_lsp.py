@@ -19,7 +19,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
-from trainfix.docs import fix_safety, sections
+from trainfix.docs import code_blocks, fix_safety, sections
+from trainfix.lsp.server import Options
 from trainfix.rules import BY_CODE
 
 from conftest import BUGGY, CASES, ROOT, trainfix_exe
@@ -257,6 +258,11 @@ async def test_select_and_ignore_initialization_options_match_the_cli(tmp_path):
             uri = open_doc(client, path)
             assert [d.code for d in await diagnostics_of(client, uri, bool)] == expected
     assert expected == ["TRN001"]
+    async with served(tmp_path, options={"select": ["TRN999"], "ignore": "TRN004"}) as client:
+        uri = open_doc(client, path)
+        assert [d.code for d in await diagnostics_of(client, uri, bool)] == ["TRN001"]  # select left out
+        [message] = client.messages
+        assert message.type == types.MessageType.Warning and "TRN999" in message.message
 
 
 @bounded
@@ -442,3 +448,28 @@ def test_without_the_extra_the_server_names_the_install_command(tmp_path):
                           stdin=subprocess.DEVNULL, cwd=tmp_path)
     assert proc.returncode == 2
     assert "pip install 'trainfix[lsp]'" in proc.stderr and proc.stdout == ""
+
+
+def test_editor_setup_snippets_start_this_server_with_options_it_accepts():
+    blocks = code_blocks((ROOT / "docs" / "editors.md").read_text())
+    by_kind: dict[str, list[str]] = {}
+    for info, body in blocks:
+        by_kind.setdefault(info, []).append(body)
+    vscode_settings, jupyter = (json.loads(b) for b in by_kind["json"])
+    assert [vscode_settings["glspc.server.command"], *vscode_settings["glspc.server.commandArguments"]] == \
+        ["trainfix", "server"]
+    assert "source.fixAll.trainfix" in vscode_settings["editor.codeActionsOnSave"]
+    assert jupyter["LanguageServerManager"]["language_servers"]["trainfix"]["argv"] == ["trainfix", "server"]
+    import tomllib
+
+    [helix] = [tomllib.loads(b) for b in by_kind["toml languages.toml"]]
+    server = helix["language-server"]["trainfix"]
+    assert [server["command"], *server["args"]] == ["trainfix", "server"]
+    assert "trainfix" in helix["language"][0]["language-servers"]
+    for options in (vscode_settings["glspc.server.initializationOptions"], server["config"]):
+        parsed = Options.parse(options)
+        assert parsed.problems == [] and parsed.ignore == "TRN005"
+    for lua in by_kind["lua"]:
+        assert '{ "trainfix", "server" }' in lua and "init_options = { ignore = { \"TRN005\" } }" in lua
+    readme = [line for line in (ROOT / "README.md").read_text().splitlines() if "docs/editors.md" in line]
+    assert len(readme) == 1 and "trainfix server" in readme[0]
