@@ -209,8 +209,12 @@ async def test_cli_and_server_report_the_same_findings_and_fix_all_writes_what_a
     tree.mkdir()
     files = []
     for i, case in enumerate(CASES):
-        files.append(tree / f"case_{i:02d}.py")
-        shutil.copyfile(case / "before.py", files[-1])
+        if (case / "before.py").is_file():
+            files.append(tree / f"case_{i:02d}.py")
+            shutil.copyfile(case / "before.py", files[-1])
+        else:  # a directory case: models imported from a sibling module (the project index needs the path)
+            shutil.copytree(case / "before", tree / f"case_{i:02d}")
+            files += sorted((tree / f"case_{i:02d}").rglob("*.py"))
     project = tree / "project"  # a [tool.trainfix] table upward of the file, found as the CLI finds it
     (project / "src").mkdir(parents=True)
     (project / "pyproject.toml").write_text('[tool.trainfix]\nignore = ["TRN004"]\n')
