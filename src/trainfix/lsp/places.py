@@ -242,7 +242,7 @@ def analyse_notebook(cells: Sequence[Cell], config: Config, metadata: dict | Non
     def moved(change: Change | None) -> Change | None:
         if change is None:
             return None
-        (uri, start), (_, end) = place(change.start), place(change.end)
+        (_, start), (_, end) = place(change.start), place(change.end)  # a fix stays in its cell
         return Change(start, end, change.text)
 
     for f in result.findings:
