@@ -204,6 +204,27 @@ async def test_change_the_document_and_the_diagnostic_goes(tmp_path):
 
 
 @bounded
+async def test_typing_is_analysed_once_it_pauses_and_saving_analyses_again(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(BUGGY)
+    async with served(tmp_path) as client:
+        uri = open_doc(client, path)
+        await diagnostics_of(client, uri, bool)
+        published = client.protocol.wait_for_notification_async(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        for version in range(2, 22):  # a burst of keystrokes, closer together than the pause
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=BUGGY + f"# {version}\n")]))
+            await asyncio.sleep(0.01)
+        params = await asyncio.wait_for(published, TIMEOUT)
+        assert (params.uri, params.version, len(params.diagnostics)) == (uri, 21, 1)  # one analysis, of the last
+        published = client.protocol.wait_for_notification_async(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+        params = await asyncio.wait_for(published, TIMEOUT)
+        assert (params.uri, params.version, len(params.diagnostics)) == (uri, 21, 1)
+
+
+@bounded
 async def test_cli_and_server_report_the_same_findings_and_fix_all_writes_what_apply_writes(tmp_path):
     tree = tmp_path / "tree"
     tree.mkdir()
