@@ -137,6 +137,14 @@ def show_rule(code: str) -> None:
         click.echo(text)
 
 
+@cli.command("server")
+def server() -> None:
+    """Run the language server over stdio, for editors (needs `pip install 'trainfix[lsp]'`)."""
+    from .lsp import main as serve
+
+    sys.exit(serve())
+
+
 def _settings(base: Config, kw: dict) -> Config:
     changes = {}
     if kw["select"] is not None:
