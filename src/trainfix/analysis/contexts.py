@@ -153,9 +153,24 @@ class Analyzer:
                 out |= tags
             elif b.kind == "other" and tape_body is not None and _inside(b.stmt, tape_body):
                 out.add(("t",))
+            elif b.kind == "param" and self._passed_tensors(b):
+                out.add(("t",))  # style transfer: every caller passes the image's tf.Variable
             else:
                 out.add(("u",))
         return out
+
+    def _passed_tensors(self, binding) -> bool:
+        """Every call of the parameter's function in this module passes a tensor or a `tf.Variable` there."""
+        def tensor(ev, value, scope) -> bool:
+            if ev is not self.ev:
+                return False
+            if isinstance(value, ast.Name):
+                values = [b for b in self.t.lookup(value.id, scope)]
+                return bool(values) and all(b.kind == "assign" and self._is_tensor_value(b.node, b.scope)
+                                            for b in values)
+            return self._is_tensor_value(value, scope)
+
+        return self.ev._passed_to(binding, tensor)
 
     def _watched(self, name: str, scope: Scope) -> bool:
         for call in scope.calls:

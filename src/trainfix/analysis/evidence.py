@@ -382,7 +382,7 @@ class Evidence:
                     positive = positive or self.holds_models(b.node, b.scope)
                 if b.kind == "param":
                     annotated = self.annotation_says(b.node, b.scope)
-                    if annotated is False:
+                    if annotated is False or self.param_not_model(b):
                         return False
                     positive = positive or annotated is True or self.param_from_callers(b)
                 if b.kind == "assign":
@@ -425,6 +425,12 @@ class Evidence:
         """
         return self._passed_to(binding, lambda ev, value, scope: ev.is_model(value, scope))
 
+    def param_not_model(self, binding: Binding) -> bool:
+        """Some call of the function passes something visibly not a model there (`fit(NaiveSequential())`,
+        a `tf.Module`): its differentiated weights prove nothing then."""
+        return self._cached(("param-not", binding_key(binding)), lambda: self._passed_to(
+            binding, lambda ev, value, scope: ev.not_model(value, scope), every=False))
+
     def param_is_keras_class(self, binding: Binding) -> bool:
         """Every call passes a Keras model *class* there (`DQN(QNetwork, ...)`, `self.net = model(n)`)."""
 
@@ -436,7 +442,9 @@ class Evidence:
 
         return self._passed_to(binding, keras_class)
 
-    def _passed_to(self, binding: Binding, proves) -> bool:
+    def _passed_to(self, binding: Binding, proves, every: bool = True) -> bool:
+        """Every call of the parameter's function passes a value that `proves` holds of (with
+        `every=False`: some call does)."""
         fn = binding.scope.node
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
@@ -458,13 +466,16 @@ class Evidence:
             return False
         for call, scope, ev in calls:
             if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-                return False
+                if every:
+                    return False
+                continue
             value = next((k.value for k in call.keywords if k.arg == binding.name), None)
             if value is None and index is not None and 0 <= index < len(call.args):
                 value = call.args[index]
-            if value is None or not proves(ev, value, scope):
-                return False
-        return True
+            holds = value is not None and proves(ev, value, scope)
+            if holds != every:
+                return holds
+        return every
 
     def _callers(self, target_def: ast.AST) -> list | None:
         """Calls of a class or function of this module, here and in the rest of the project."""
@@ -494,7 +505,7 @@ class Evidence:
             return True
         if isinstance(value, ast.Name):
             for b in self.t.lookup(value.id, scope):
-                if b.kind == "param" and self.annotation_says(b.node, b.scope) is False:
+                if b.kind == "param" and (self.annotation_says(b.node, b.scope) is False or self.param_not_model(b)):
                     return True
                 if b.kind == "assign" and self.call_not_model(b.node, b.scope):
                     return True
