@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import ALL_CODES, Config, ConfigError, has_table, load_pyproject
+from .config import KNOWN_CODES, Config, ConfigError, has_table, load_pyproject
 from .config import OUTPUT_FORMATS as FORMATS
 from .report import FileOutcome, Report, unified_diff
 
@@ -19,7 +19,7 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
-    bad = [c for c in codes if not any(full.startswith(c) for full in ALL_CODES)]
+    bad = [c for c in codes if not any(full.startswith(c) for full in KNOWN_CODES)]
     if bad:
         raise click.BadParameter(f"unknown rule code(s): {', '.join(bad)}")
     return codes
