@@ -128,10 +128,18 @@ def check(fix: bool, fix_only: bool, add_noqa: bool, **kwargs) -> None:
 
 
 @cli.command("rules")
-def list_rules() -> None:
+@click.option("--output-format", type=click.Choice(("text", "json")), default="text",
+              help="text (a table) or json (every rule with its page, as ruff's `rule --all`).")
+def list_rules(output_format: str) -> None:
     """List the rules."""
     from .docs import fix_safety
     from .rules import RULES
+
+    if output_format == "json":
+        from .formats import rules_json
+
+        sys.stdout.write(rules_json())
+        return
 
     rows = [(rule.CODE, rule.NAME, fix_safety(rule), rule.SUMMARY) for rule in RULES]
     if _color(sys.stdout):
