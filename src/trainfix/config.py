@@ -87,7 +87,7 @@ class Config:
 def per_file_codes(table: tuple, path: Path | str, root: Path) -> tuple[str, ...]:
     import os
 
-    import pathspec
+    from .files import _spec
 
     full = os.path.abspath(path)
     rel = os.path.relpath(full, os.path.abspath(root))
@@ -96,7 +96,7 @@ def per_file_codes(table: tuple, path: Path | str, root: Path) -> tuple[str, ...
     rel = Path(rel).as_posix()
     codes: list[str] = []
     for pattern, values in table:
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+        spec = _spec([pattern])
         if spec.match_file(rel) or spec.match_file(os.path.basename(full)):
             codes += [c for c in values if c not in codes]
     return tuple(codes)
