@@ -152,10 +152,10 @@ def test_every_option_is_documented():
         assert f"### `{key}`" in reference, key
     for key in LIST_OPTIONS:
         assert f"extend-{key}" in reference or key in ("select",), key
-    from trainfix.cli import apply
+    from trainfix.cli import apply, check
 
     usage = (DOCS / "usage.md").read_text()
-    for param in apply.params:
+    for param in [*apply.params, *check.params]:
         for flag in [*param.opts, *param.secondary_opts]:
             if flag.startswith("--"):
                 assert f"`{flag}" in usage, flag

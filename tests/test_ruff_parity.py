@@ -305,6 +305,24 @@ def test_the_actions_command_runs_locally(tmp_path, fmt):
         assert upload[0]["with"]["sarif_file"] == "trainfix.sarif"
 
 
+def test_the_action_installs_trainfix_from_the_repository_and_runs_it(tmp_path):
+    """The install step for real (a venv, pip from this checkout), then the check step with what it put on PATH."""
+    steps = {s.get("id"): s for s in _action_steps()}
+    work = write(tmp_path / "repo" / "train.py", BUGGY).parent
+    github_path = tmp_path / "github_path"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RUNNER_TEMP": str(tmp_path),
+           "GITHUB_PATH": str(github_path), "ACTION_PATH": str(ROOT), "TRAINFIX_VERSION": "",
+           **{k: v for k, v in os.environ.items() if k.startswith("PIP_")}}
+    p = subprocess.run(["bash", "-e", "-c", steps["install"]["run"]], cwd=work, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    [bindir] = github_path.read_text().split()
+    env = {**env, "PATH": f"{bindir}:/usr/bin:/bin", "TRAINFIX_FORMAT": "github", "TRAINFIX_ARGS": "."}
+    p = subprocess.run(["bash", "-e", "-c", steps["check"]["run"]], cwd=work, env=env, capture_output=True, text=True)
+    assert p.returncode == 1
+    assert p.stdout.startswith("::error title=trainfix (TRN001),file=train.py,line=10,col=31")
+
+
 def test_the_gitlab_snippet_runs_locally(tmp_path):
     job = yaml.safe_load((ROOT / "ci" / "gitlab-ci.yml").read_text())["trainfix"]
     write(tmp_path / "train.py", BUGGY)
@@ -320,3 +338,12 @@ def test_the_gitlab_snippet_runs_locally(tmp_path):
     import xmlschema
 
     xmlschema.XMLSchema(str(ROOT / "tests" / "schemas" / "junit.xsd")).validate(str(tmp_path / reports["junit"]))
+
+
+def test_the_ci_page_shows_the_shipped_gitlab_job():
+    from trainfix.docs import code_blocks
+
+    shipped = yaml.safe_load((ROOT / "ci" / "gitlab-ci.yml").read_text())
+    shown = [yaml.safe_load(body) for info, body in code_blocks((ROOT / "docs" / "ci.md").read_text())
+             if info == "yaml" and "trainfix" in yaml.safe_load(body) and "script" in yaml.safe_load(body)["trainfix"]]
+    assert shown == [shipped]
