@@ -53,6 +53,16 @@ def test_check_fix_leaves_unsafe_fixes_unless_asked(tmp_path):
     assert "model(x, training=True)" in f.read_text()
 
 
+def test_an_unsafe_fix_says_why(tmp_path):
+    f = write(tmp_path / "mc.py", EVAL.replace("model(x, training=False)  # trainfix: ignore[TRN003, TRN004]  # kept",
+                                               "model(x, training=True)  # MC dropout for uncertainty"))
+    out = invoke("check", "--no-cache", f).output
+    assert "= unsafe fix: a comment on the call or the line above mentions dropout, Monte Carlo, uncertainty " \
+           "or intent (`--unsafe-fixes` applies it)" in out
+    [record] = json.loads(invoke("check", "--output-format", "json", "--no-cache", f).stdout)
+    assert record["fix"]["applicability"] == "unsafe" and "mentions dropout" in record["fix"]["reason"]
+
+
 def test_fix_only_reports_what_was_fixed_and_exits_zero(tmp_path):
     fixable = write(tmp_path / "a.py", BUGGY)
     write(tmp_path / "b.py", UNSAFE)
@@ -122,6 +132,26 @@ def test_a_used_suppression_is_kept(tmp_path):
     result = invoke("check", "--fix", "--no-cache", f)
     assert result.exit_code == 0, result.output
     assert "model(x))  # noqa: TRN001\n" in f.read_text()
+
+
+def test_unused_suppressions_in_files_without_a_training_step(tmp_path):
+    f = write(tmp_path / "plain.py", "x = 1  # noqa: TRN001, E501\n# trainfix: ignore\ny = 2  # trainfix: ignore[TRN999]\n")
+    out = invoke("check", "--extend-select", "TRN100", "--output-format", "concise", "--no-cache", f).output
+    assert ":1:8: TRN100 Unused suppression (unused: `TRN001`) [*]" in out
+    assert ":2:1: TRN100 Unused blanket suppression [*]" in out
+    assert ":3:8: TRN100 Unused suppression (unknown: `TRN999`) [*]" in out
+    assert invoke("check", "--fix", "--extend-select", "TRN100", "--no-cache", f).exit_code == 0
+    assert f.read_text() == "x = 1  # noqa: E501\ny = 2\n"
+
+
+def test_a_fix_that_rewrites_the_comment_leaves_the_unused_code_to_the_next_run(tmp_path):
+    src = BUGGY.replace("loss = tf.reduce_mean(model(x))", "loss = tf.reduce_mean(model(\n            x  # trainfix: ignore[TRN003]\n        ))")
+    f = write(tmp_path / "train.py", src)
+    first = invoke("check", "--fix", "--extend-select", "TRN100", "--output-format", "concise", "--no-cache", f)
+    assert first.exit_code == 1 and "TRN100" in first.output
+    assert "x,  # trainfix: ignore[TRN003]\n" in f.read_text()
+    assert invoke("check", "--fix", "--extend-select", "TRN100", "--no-cache", f).exit_code == 0
+    assert "ignore" not in f.read_text() and "training=True" in f.read_text()
 
 
 # -- 4. full and concise text --------------------------------------------------------------------

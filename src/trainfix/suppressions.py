@@ -108,9 +108,11 @@ def unused(text: str, comments: dict[int, str], used: dict[int, set[str]], enabl
         else:
             code_end = start + len(row[:at].rstrip(" \t\f"))
             edit = Edit(code_end, comment_end, "")
+        blanket = "(all)" in notes["unused"]
+        notes["unused"] = [c for c in notes["unused"] if c != "(all)"]
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in notes.items() if v)
-        what = what.replace("unused: (all)", "unused")
-        out.append(Unused(line, at + first.start, at + first.end, f"Unused suppression ({what})", edit))
+        message = "Unused blanket suppression" if blanket else "Unused suppression"
+        out.append(Unused(line, at + first.start, at + first.end, f"{message} ({what})" if what else message, edit))
     return out
 
 
