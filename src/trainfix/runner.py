@@ -210,7 +210,7 @@ def add_noqa_file(path, shown: str, config: Config) -> tuple[FileOutcome, int]:
         else:
             decoded = decode(raw)
             text, encoding = decoded.text, decoded.encoding
-        result = fix_source(text, config=config, unsafe=False)
+        result = fix_source(text, config=config, unsafe=False, path=path)
         codes: dict[int, set[str]] = {}
         for f in result.findings:
             if f.code != UNUSED_CODE:
@@ -219,7 +219,7 @@ def add_noqa_file(path, shown: str, config: Config) -> tuple[FileOutcome, int]:
             return outcome, 0
         new, refused = add_ignores(text, codes)
         verify_comments_only(text, new)
-        left = [f for f in fix_source(new, config=config, unsafe=False).findings
+        left = [f for f in fix_source(new, config=config, unsafe=False, path=path).findings
                 if f.code != UNUSED_CODE and f.line in codes and f.line not in refused]
         if left:
             raise CommentOnlyError(f"line {left[0].line} still reports {left[0].code} after adding the comment")

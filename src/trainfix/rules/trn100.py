@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 CODE = "TRN100"
 NAME = "unused-suppression"
 SUMMARY = "Suppression comment that suppresses nothing"
+FIX_SAFETY = "safe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 OPT_IN = True  # not in the default selection
 
 _HEAD = "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
