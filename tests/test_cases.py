@@ -84,8 +84,8 @@ def test_check(case, tmp_path, run_trainfix):
     assert found == expected(meta)
     assert p.returncode == (1 if found else 0)
     assert contents(f) == before
-    # text format: [*] exactly on the safe findings
-    t = run_trainfix("check", f, cwd=tmp_path).stdout.decode().splitlines()
+    # the one-line text format: [*] exactly on the safe findings
+    t = run_trainfix("check", "--output-format", "concise", f, cwd=tmp_path).stdout.decode().splitlines()
     marks = [(line.split(": ")[1].split()[0], line.endswith("[*]")) for line in t if ": TRN" in line]
     assert marks == [(code, fix == "safe") for _, code, _, fix in expected(meta)]
 

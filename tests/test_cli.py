@@ -16,7 +16,7 @@ def write(path, text, mode="w"):
 
 def test_check_reports_and_writes_nothing(tmp_path):
     f = write(tmp_path / "train.py", BUGGY)
-    result = CliRunner().invoke(cli, ["check", str(f)])
+    result = CliRunner().invoke(cli, ["check", "--output-format", "concise", str(f)])
     assert result.exit_code == 1
     assert f"{f.as_posix()}:10:31: TRN001" in result.output or ":10:31: TRN001" in result.output
     assert result.output.rstrip().splitlines()[0].endswith("[*]")
@@ -96,7 +96,8 @@ def test_json_format_fields(tmp_path):
     [record] = json.loads(result.stdout)
     assert record["code"] == "TRN001" and record["line"] == 10 and record["column"] == 31
     assert record["end_line"] == 10 and record["end_column"] == 39
-    assert record["fix"] == {"applicability": "safe", "message": "Add `training=True`"}
+    assert {k: record["fix"][k] for k in ("applicability", "message")} == \
+        {"applicability": "safe", "message": "Add `training=True`"}
     assert record["filename"].endswith("train.py")
 
 
@@ -132,7 +133,7 @@ def test_unsafe_summary_mentions_hidden_fixes(tmp_path):
     src = BUGGY.replace("def train_step(x):", "def train_step(x, params):").replace(
         "tape.gradient(loss, model.trainable_variables), model.trainable_variables", "tape.gradient(loss, params), params")
     f = write(tmp_path / "t.py", src)
-    result = CliRunner().invoke(cli, ["check", str(f)])
+    result = CliRunner().invoke(cli, ["check", "--output-format", "concise", str(f)])
     assert result.exit_code == 1
     assert "1 more fix available with `--unsafe-fixes`" in result.output
     assert not result.stdout.splitlines()[0].endswith("[*]")

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, trainfix_exe
-from trainfix import fix_source
-from trainfix.config import BOOL_OPTIONS, LIST_OPTIONS, STR_OPTIONS, from_table
+from trainfix import Config, fix_source
+from trainfix.config import KNOWN_CODES, BOOL_OPTIONS, LIST_OPTIONS, STR_OPTIONS, from_table
 from trainfix.docs import SECTIONS, code_blocks, example_pair, main, pages, sections
 from trainfix.rules import RULES
 
@@ -61,13 +61,14 @@ def test_rule_page_examples(rule):
     page = (DOCS / "rules" / f"{rule.CODE}.md").read_text()
     before, after = example_pair(rule)
     assert f"```python\n{before}```" in page and f"```python\n{after}```" in page
-    result = fix_source(before, unsafe=True)
+    config = Config(select=KNOWN_CODES) if getattr(rule, "OPT_IN", False) else None  # TRN100 runs when selected
+    result = fix_source(before, config=config, unsafe=True)
     assert [f.code for f in result.findings] == [rule.CODE]
     if result.findings[0].fix is not None:
         assert result.new_source == after
     else:  # display only: the fix is a change by hand
         assert result.new_source == before
-    assert fix_source(after, unsafe=True).findings == []
+    assert fix_source(after, config=config, unsafe=True).findings == []
 
 
 def test_before_after_pairs():
@@ -151,10 +152,10 @@ def test_every_option_is_documented():
         assert f"### `{key}`" in reference, key
     for key in LIST_OPTIONS:
         assert f"extend-{key}" in reference or key in ("select",), key
-    from trainfix.cli import apply
+    from trainfix.cli import apply, check
 
     usage = (DOCS / "usage.md").read_text()
-    for param in apply.params:
+    for param in [*apply.params, *check.params]:
         for flag in [*param.opts, *param.secondary_opts]:
             if flag.startswith("--"):
                 assert f"`{flag}" in usage, flag

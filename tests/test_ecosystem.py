@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trainfix.config import ALL_CODES
+from trainfix.config import KNOWN_CODES
 
 from conftest import BUGGY, FIXED, ROOT, trainfix_exe
 
@@ -95,7 +95,7 @@ def test_nested_gitignore_and_no_respect_gitignore(repo):
     write(repo / "src" / ".gitignore", "vendored.py\n")
     write(repo / "src" / "vendored.py", BUGGY)
     assert trainfix("check", "src", cwd=repo).returncode == 0
-    p = trainfix("check", "--no-respect-gitignore", ".", cwd=repo)
+    p = trainfix("check", "--no-respect-gitignore", "--output-format", "concise", ".", cwd=repo)
     assert p.returncode == 1
     found = {line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line}
     assert found == {"generated/a.py", "generated/deep/b.py", "scratch.tmp.py", "src/vendored.py"}
@@ -135,7 +135,7 @@ def test_a_nested_projects_excludes_apply_when_walking_from_above(tmp_path):
     write(tmp_path / "sub" / "pyproject.toml", "[tool.trainfix]\nexclude = ['gen/']\n")
     write(tmp_path / "sub" / "gen" / "x.py", BUGGY)
     write(tmp_path / "sub" / "y.py", BUGGY)
-    p = trainfix("check", ".", cwd=tmp_path)
+    p = trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
     assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["sub/y.py"]
 
 
@@ -168,7 +168,7 @@ def test_nearest_pyproject_upward_wins(tmp_path):
     write(tmp_path / "b" / "c" / "train.py", BUGGY)
     write(tmp_path / "d" / "pyproject.toml", "[project]\nname = 'd'\n")  # no [tool.trainfix]: keep looking up
     write(tmp_path / "d" / "train.py", BUGGY)
-    p = trainfix("check", ".", cwd=tmp_path)
+    p = trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
     assert p.returncode == 1
     assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["b/c/train.py"]
 
@@ -179,10 +179,10 @@ def test_cli_flags_override_the_config(tmp_path):
     f = write(tmp_path / "mixed.py", MIXED)
     p = trainfix("check", "mixed.py", cwd=tmp_path)
     assert p.returncode == 0 and json.loads(p.out) == []  # config: json, only TRN003
-    p = trainfix("check", "--select", "TRN001,TRN002", "--output-format", "text", "mixed.py", cwd=tmp_path)
+    p = trainfix("check", "--select", "TRN001,TRN002", "--output-format", "concise", "mixed.py", cwd=tmp_path)
     assert p.returncode == 1
     assert re.search(r"TRN002 .*\[\*\]$", p.out, re.M)  # unsafe-fixes = true from the config
-    p = trainfix("check", "--select", "TRN002", "--no-unsafe-fixes", "--output-format", "text", "mixed.py",
+    p = trainfix("check", "--select", "TRN002", "--no-unsafe-fixes", "--output-format", "concise", "mixed.py",
                  cwd=tmp_path)
     assert not re.search(r"\[\*\]$", p.out, re.M) and "more fix available with `--unsafe-fixes`" in p.out
     assert f.read_text() == MIXED
@@ -269,7 +269,7 @@ def test_github_format_reports_unreadable_files(tmp_path):
     write(tmp_path / "broken.py", "def train_step(:\n")
     p = trainfix("check", "--output-format", "github", ".", cwd=tmp_path)
     assert p.returncode == 2
-    assert p.out.startswith("::error title=trainfix (error),file=broken.py::broken.py:1:")
+    assert p.out.startswith("::error title=trainfix (error),file=broken.py,line=1,col=16::broken.py:1:16:")
 
 
 def _no_unknown_keys(model, path="$", allowed=()):
@@ -315,7 +315,7 @@ def test_sarif_validates_and_has_what_code_scanning_requires(tmp_path):
     assert raw["version"] == "2.1.0" and raw["$schema"].endswith("sarif-2.1.0.json")
     [run] = log.runs
     rules = run.tool.driver.rules
-    assert [r.id for r in rules] == list(ALL_CODES)
+    assert [r.id for r in rules] == list(KNOWN_CODES)
     assert all(r.name and r.short_description.text and r.full_description.text and r.help.markdown for r in rules)
     codes = []
     for result in run.results:
@@ -445,7 +445,7 @@ def test_rules_table_plain_when_piped(tmp_path):
     p = trainfix("rules", cwd=tmp_path)
     assert p.returncode == 0 and "\x1b[" not in p.out
     rows = [line.split() for line in p.out.splitlines()]
-    assert [r[0] for r in rows] == list(ALL_CODES)
+    assert [r[0] for r in rows] == list(KNOWN_CODES)
     assert rows[2][1:3] == ["eval-model-without-training", "safe"]
     assert rows[4][1:4] == ["predict-inside-tape", "display", "only"]
 

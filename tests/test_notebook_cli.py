@@ -17,7 +17,7 @@ def stage(tmp_path, name):
 def test_check_reports_cells(tmp_path, run_trainfix):
     nb = stage(tmp_path, "training_loop.ipynb")
     before = nb.read_bytes()
-    p = run_trainfix("check", nb.name, cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "concise", nb.name, cwd=tmp_path)
     assert p.returncode == 1
     lines = p.stdout.decode().splitlines()
     assert lines[0].startswith("training_loop.ipynb:cell 8:4:") and "TRN001" in lines[0]

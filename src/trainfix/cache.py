@@ -142,7 +142,7 @@ class Cache:
 
 def _outcome_to_json(outcome, config: Config) -> dict:
     findings = [[f.code, f.message, f.line, f.column, f.end_line, f.end_column,
-                 None if f.fix is None else [f.fix.applicability, f.fix.message, f.fix.value], f.applied,
+                 None if f.fix is None else [f.fix.applicability, f.fix.message, f.fix.value, f.fix.reason], f.applied,
                  None if f.edit is None else [f.edit.start, f.edit.end, f.edit.text]] for f in outcome.findings]
     payload = {"unsafe": config.unsafe_fixes, "findings": findings}
     if outcome.locate is not None:  # a notebook: program lines -> cells, and positions in the .ipynb text

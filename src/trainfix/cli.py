@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import ALL_CODES, Config, ConfigError, has_table, load_pyproject
+from .config import KNOWN_CODES, Config, ConfigError, has_table, load_pyproject, parse_override
 from .config import OUTPUT_FORMATS as FORMATS
 from .report import FileOutcome, Report, unified_diff
 
@@ -19,7 +19,7 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
-    bad = [c for c in codes if not any(full.startswith(c) for full in ALL_CODES)]
+    bad = [c for c in codes if not any(full.startswith(c) for full in KNOWN_CODES)]
     if bad:
         raise click.BadParameter(f"unknown rule code(s): {', '.join(bad)}")
     return codes
@@ -34,7 +34,8 @@ def common_options(fn):
         click.option("--select", default=None, help="Comma-separated rule codes to enable (replaces the default)."),
         click.option("--ignore", default=None, help="Comma-separated rule codes to disable."),
         click.option("--output-format", type=click.Choice(FORMATS), default=None,
-                     help="Findings format: text (default), json, github (workflow annotations), sarif (2.1.0)."),
+                     help="Findings format: full (default: source line, caret, fix), concise (one line each), json, "
+                          "json-lines, junit, gitlab (Code Quality), github (workflow annotations), sarif (2.1.0)."),
         click.option("--stdin-filename", default=None, help="The name of the file read from `-`."),
         click.option("--force-exclude", is_flag=True, default=None,
                      help="Apply excludes and .gitignore to files named on the command line too."),
@@ -53,7 +54,35 @@ def common_options(fn):
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, envvar="TRAINFIX_JOBS",
                      show_envvar=True, help="Processes to use for many files (default: one per CPU)."),
     ]
-    for option in reversed(options):
+    for option in reversed(options + CONFIG_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+# ruff's configuration flags, shared by check and apply
+CONFIG_OPTIONS = [
+    click.option("--config", "config_args", multiple=True, metavar="PATH | 'KEY = VALUE'",
+                 help="A pyproject.toml or trainfix.toml to use instead of discovery, or a `key = value` "
+                      "override of one option (repeatable)."),
+    click.option("--extend-select", default=None, help="Comma-separated rule codes to enable in addition."),
+    click.option("--output-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                 help="Write the report to this file instead of standard output."),
+]
+
+# ruff's fixing flags, on check
+FIX_OPTIONS = [
+    click.option("--fix/--no-fix", default=False, help="Write the fixes (as `trainfix apply`)."),
+    click.option("--fix-only", is_flag=True,
+                 help="Write the fixes and report only what was fixed; exit 0 unless an error (implies --fix)."),
+    click.option("--exit-non-zero-on-fix", is_flag=True,
+                 help="Exit 1 when a file was fixed, even if no finding remains."),
+    click.option("--add-noqa", is_flag=True,
+                 help="Add `# trainfix: ignore[CODE]` to each line with a finding; fix nothing."),
+]
+
+
+def fix_options(fn):
+    for option in reversed(FIX_OPTIONS):
         fn = option(fn)
     return fn
 
@@ -80,6 +109,7 @@ def cli() -> None:
 
 @cli.command()
 @common_options
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when a file was fixed, even if no finding remains.")
 def apply(**kwargs) -> None:
     """Fix the files under PATHS (default: the current folder)."""
     sys.exit(run("apply", **kwargs))
@@ -87,16 +117,29 @@ def apply(**kwargs) -> None:
 
 @cli.command()
 @common_options
-def check(**kwargs) -> None:
-    """Report findings under PATHS without writing; exit 1 if any."""
-    sys.exit(run("check", **kwargs))
+@fix_options
+def check(fix: bool, fix_only: bool, add_noqa: bool, **kwargs) -> None:
+    """Report findings under PATHS without writing; exit 1 if any (`--fix`: write the fixes, as `apply`)."""
+    if add_noqa:
+        if fix or fix_only or kwargs["diff"]:
+            raise click.UsageError("--add-noqa cannot be combined with --fix, --fix-only or --diff")
+        sys.exit(run_add_noqa(**kwargs))
+    sys.exit(run("apply" if fix or fix_only else "check", fix_only=fix_only, **kwargs))
 
 
 @cli.command("rules")
-def list_rules() -> None:
+@click.option("--output-format", type=click.Choice(("text", "json")), default="text",
+              help="text (a table) or json (every rule with its page, as ruff's `rule --all`).")
+def list_rules(output_format: str) -> None:
     """List the rules."""
     from .docs import fix_safety
     from .rules import RULES
+
+    if output_format == "json":
+        from .formats import rules_json
+
+        sys.stdout.write(rules_json())
+        return
 
     rows = [(rule.CODE, rule.NAME, fix_safety(rule), rule.SUMMARY) for rule in RULES]
     if _color(sys.stdout):
@@ -149,6 +192,8 @@ def _settings(base: Config, kw: dict) -> Config:
     changes = {}
     if kw["select"] is not None:
         changes["select"] = _codes(kw["select"])
+    if kw.get("extend_select"):
+        changes["select"] = changes.get("select", base.select) + _codes(kw["extend_select"])
     if kw["ignore"] is not None:
         changes["ignore"] = base.ignore + _codes(kw["ignore"])
     if kw["unsafe_fixes"] is not None:
@@ -171,6 +216,7 @@ class Settings:
         self.kw = kw
         self._nearest: dict[str, Path | None] = {}  # folder -> its pyproject.toml with [tool.trainfix]
         self._configs: dict[Path | None, Config] = {}
+        self.file, self.overrides = _config_args(kw.get("config_args", ()))
 
     def _find(self, folder: str) -> Path | None:
         if folder not in self._nearest:
@@ -181,15 +227,34 @@ class Settings:
         return self._nearest[folder]
 
     def for_path(self, path: Path | str, is_file: bool = False) -> Config:
-        # one lookup per folder, shared by its files and sub-folders
+        # one lookup per folder, shared by its files and sub-folders; `--config FILE` replaces the lookup
+        if self.file is not None:
+            if None not in self._configs:
+                self._configs[None] = _settings(load_pyproject(self.file, self.overrides), self.kw)
+            return self._configs[None]
         if is_file:
             pyproject = self._find(os.path.dirname(os.path.abspath(path)))
         else:
             full = os.path.abspath(path)
             pyproject = self._find(full if os.path.isdir(full) else os.path.dirname(full))
         if pyproject not in self._configs:
-            self._configs[pyproject] = _settings(load_pyproject(pyproject), self.kw)
+            self._configs[pyproject] = _settings(load_pyproject(pyproject, self.overrides), self.kw)
         return self._configs[pyproject]
+
+
+def _config_args(values) -> tuple[Path | None, dict]:
+    """`--config` values: at most one file (pyproject.toml or trainfix.toml), any `key = value` overrides."""
+    file, overrides = None, {}
+    for value in values:
+        if "=" not in value or Path(value).is_file():
+            if file is not None:
+                raise ConfigError(f"--config {value!r}: only one configuration file may be given")
+            if not Path(value).is_file():
+                raise ConfigError(f"--config {value!r}: no such file (and not a `key = value` override)")
+            file = Path(value).absolute()
+        else:
+            overrides.update(parse_override(value))
+    return file, overrides
 
 
 def _shown(path: Path) -> str:
@@ -202,20 +267,31 @@ def _shown(path: Path) -> str:
         return path.as_posix()
 
 
-def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | None, quiet: bool,
-        output_format: str | None, show_skipped: bool, statistics: bool, exit_zero: bool, **kw) -> int:
-    settings = Settings(kw)
+def _start(kw: dict, stdin_filename: str | None, output_format: str | None):
+    """(settings, base config, format), or None after printing why not."""
     try:
+        settings = Settings(kw)
         _codes(kw["select"])
         _codes(kw["ignore"])
+        _codes(kw.get("extend_select"))
         base = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
     except (ConfigError, click.BadParameter) as exc:
         click.echo(f"trainfix: error: {exc}", err=True)
-        return 2
+        return None
     fmt = output_format or base.output_format
     if fmt not in FORMATS:
         click.echo(f"trainfix: error: unknown output format {fmt!r}", err=True)
+        return None
+    return settings, base, "full" if fmt == "text" else fmt
+
+
+def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | None, quiet: bool,
+        output_format: str | None, show_skipped: bool, statistics: bool, exit_zero: bool, output_file: Path | None,
+        fix_only: bool = False, exit_non_zero_on_fix: bool = False, **kw) -> int:
+    started = _start(kw, stdin_filename, output_format)
+    if started is None:
         return 2
+    settings, base, fmt = started
     report = Report(mode, diff=diff, unsafe=base.unsafe_fixes)
     write = mode == "apply" and not diff
     paths = paths or (Path("."),)
@@ -245,15 +321,63 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     # files are read while the walk goes on, unless a progress bar needs their number first
     items = list(files()) if _progress_bar.wanted(quiet) else files()
     with _progress_bar(len(items) if isinstance(items, list) else 0, quiet) as advance:
-        # findings come from the cache only where no file text is needed: no write, no diff, no SARIF fixes
-        reuse = not write and not diff and fmt != "sarif"
+        # findings come from the cache where no new text is needed: no write, no diff (the full, json and
+        # SARIF formats read the unchanged file's text back for its source lines and edits)
+        reuse = not write and not diff
         for outcome in run_files(items, write=write, cache=cache, jobs=kw["jobs"], progress=advance,
-                                 cached_findings=reuse):
+                                 cached_findings=reuse, texts=fmt in TEXT_FORMATS):
             report.add(outcome)
-    _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply=mode == "apply" and not diff and
-           any(str(p) == "-" for p in paths))
+    stdin_apply = mode == "apply" and not diff and any(str(p) == "-" for p in paths)
+    try:
+        _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply, output_file, fix_only)
+    except OSError as exc:
+        click.echo(f"trainfix: error: cannot write {output_file}: {exc.strerror or exc}", err=True)
+        return 2
+    return _exit_code(report, exit_zero, fix_only, exit_non_zero_on_fix)
+
+
+TEXT_FORMATS = ("full", "json", "json-lines", "sarif", "gitlab")  # formats that show source lines or edits
+
+
+def _exit_code(report: Report, exit_zero: bool, fix_only: bool, exit_non_zero_on_fix: bool) -> int:
+    """ruff's rules: `--fix-only` exits 0 (1 with a diff printed, or a fix written under
+    `--exit-non-zero-on-fix`); `--exit-non-zero-on-fix` also exits 1 when a file was fixed."""
     code = report.exit_code
+    if code == 2:
+        return 2
+    fixed = any(o.changed for o in report.outcomes) if report.diff else any(o.written for o in report.outcomes)
+    if fix_only:
+        code = int(fixed and (report.diff or exit_non_zero_on_fix))
+    elif exit_non_zero_on_fix and fixed:
+        code = 1
     return 0 if exit_zero and code == 1 else code
+
+
+def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: bool, output_format: str | None,
+                 **kw) -> int:
+    """`check --add-noqa`: a `# trainfix: ignore[CODE]` on every line with a finding; exit 0 unless an error."""
+    started = _start(kw, stdin_filename, output_format)
+    if started is None:
+        return 2
+    settings, base, _ = started
+    if any(str(p) == "-" for p in paths):
+        click.echo("trainfix: error: --add-noqa writes files; it cannot read `-`", err=True)
+        return 2
+    from .runner import add_noqa_file
+
+    report = Report("check")
+    added = 0
+    for path, config, shown in _targets(paths or (Path("."),), settings, report):
+        outcome, n = add_noqa_file(path, shown, config)
+        added += n
+        report.add(outcome)
+        for s in outcome.skipped:
+            click.echo(f"{shown}:{s.line}: warning: {s.reason}", err=True)
+    for o in report.errors:
+        click.echo(o.error, err=True)
+    if not quiet:
+        click.echo(f"Added {added} suppression{'s' * (added != 1)}.")
+    return 2 if report.errors else 0
 
 
 def _stdin_path(stdin_filename: str) -> Path:
@@ -283,7 +407,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             if stdin_filename and config.force_exclude and \
                     _discovery(discoveries, config).is_excluded(Path(stdin_filename)):
                 config = None
-            yield given, config, None
+            yield given, config.for_file(stdin_filename) if config and stdin_filename else config, None
             continue
         try:
             config = settings.for_path(given if given.exists() else given.parent)
@@ -305,19 +429,18 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
                 if own.source != config.source and (own.exclude or own.extend_exclude) and \
                         _discovery(discoveries, own).is_excluded(Path(path)):
                     continue
-                yield path, own, shown
+                yield path, own.for_file(path), shown
             for error in discovery.errors:
                 report.add(FileOutcome(error.split(": error:")[0], error=error))
             discovery.errors.clear()
         else:
             if config.force_exclude and discovery.is_excluded(given):
                 continue
-            yield given, config, _shown(given)
+            yield given, config.for_file(given), _shown(given)
 
 
 def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool, statistics: bool,
-           stdin_apply: bool) -> None:
-    out = sys.stdout
+           stdin_apply: bool, output_file: Path | None = None, fix_only: bool = False) -> None:
     for o in report.errors:
         click.echo(o.error, err=True)
     if diff:
@@ -326,7 +449,8 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
         if not quiet:
             click.echo(report.summary(), err=True)
         return
-    if fmt != "text":
+    out = _Output(output_file)
+    if fmt not in ("full", "concise"):
         from . import formats
 
         if show_skipped:  # stdout carries the machine-readable report only
@@ -334,21 +458,63 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
                 click.echo(line, err=True)
         if statistics and fmt == "json":
             out.write(formats.statistics_json(report))
-        else:
+        elif not fix_only:
             out.write(formats.render(report, fmt))
-        out.flush()
+        out.close()
         return
+    color = output_file is None and _color(sys.stdout)
     if statistics:
         for code, n, k in report.statistics():
-            click.echo(f"{n:>5}  {code}  {'[*] ' if k else ''}{_rule_name(code)}")
-    elif not diff:
-        for line in report.text_lines():
-            click.echo(line)
+            out.line(f"{n:>5}  {code}  {'[*] ' if k else ''}{_rule_name(code)}")
+    elif not diff and not fix_only:
+        from . import textout
+
+        for line in (textout.full if fmt == "full" else textout.concise)(report, color):
+            out.line(line)
     if show_skipped:
         for line in report.skipped_lines():
-            click.echo(line, err=diff)
+            click.echo(line, err=diff) if diff else out.line(line)
     if not quiet:
-        click.echo(report.summary(), err=diff)
+        summary = _fixed_summary(report) if fix_only else report.summary()
+        click.echo(summary, err=True) if diff else out.line(summary)
+    out.close()
+
+
+def _fixed_summary(report: Report) -> str:
+    """`--fix-only`: what was fixed (or, with --diff, would be), not what is left."""
+    done = [o for o in report.outcomes if (o.changed if report.diff else o.written)]
+    n = sum(1 for o in done for f in o.findings if f.applied)
+    files = len(done)
+    verb = "Would fix" if report.diff else "Fixed"
+    text = f"{verb} {n} finding{'s' * (n != 1)} in {files} file{'s' * (files != 1)}." if n else "Nothing to fix."
+    if report.errors:
+        k = len(report.errors)
+        text += f" {k} file{'s' * (k != 1)} could not be processed."
+    return text
+
+
+class _Output:
+    """Standard output, or the `--output-file`."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def line(self, text: str) -> None:
+        self.parts.append(text + "\n")
+
+    def close(self) -> None:
+        text = "".join(self.parts)
+        if self.path is not None:
+            from .files import write_text_atomic
+
+            write_text_atomic(self.path, text)
+        elif text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
 
 def _rule_name(code: str) -> str:

@@ -23,6 +23,9 @@ TRAIN_FUNCTIONS = ("train_step", "training_step")
 EVAL_FUNCTIONS = ("test_step", "val_step", "valid_step", "validation_step", "eval_step", "evaluate_step")
 PREDICT_FUNCTIONS = ("predict_step", "inference_step")
 ALL_CODES = ("TRN001", "TRN002", "TRN003", "TRN004", "TRN005", "TRN006")
+# rules that run only when selected by name or prefix (`extend-select = ["TRN100"]`), as ruff's RUF100
+OPT_IN_CODES = ("TRN100",)
+KNOWN_CODES = ALL_CODES + OPT_IN_CODES
 
 LIST_OPTIONS = {
     "train-functions": TRAIN_FUNCTIONS,
@@ -34,9 +37,11 @@ LIST_OPTIONS = {
     "exclude": (),
 }
 BOOL_OPTIONS = {"unsafe-fixes": False, "respect-gitignore": True, "force-exclude": False, "cache": True}
-STR_OPTIONS = {"output-format": "text"}
-OUTPUT_FORMATS = ("text", "json", "github", "sarif")
+STR_OPTIONS = {"output-format": "full"}
+# `text` is the name trainfix 0.1 gave `full`; it is kept as an alias
+OUTPUT_FORMATS = ("full", "concise", "text", "json", "json-lines", "junit", "gitlab", "github", "sarif")
 CHOICES = {"output-format": OUTPUT_FORMATS}
+TABLE_OPTIONS = ("per-file-ignores",)  # glob -> codes
 
 
 class ConfigError(Exception):
@@ -57,7 +62,8 @@ class Config:
     respect_gitignore: bool = True
     force_exclude: bool = False
     cache: bool = True
-    output_format: str = "text"
+    output_format: str = "full"
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (gitignore-style glob, codes)
     source: Path | None = field(default=None, compare=False)
 
     def enabled(self, code: str) -> bool:
@@ -69,6 +75,43 @@ class Config:
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
+
+    def for_file(self, path: Path | str) -> "Config":
+        """This config with the `per-file-ignores` that match `path` added to `ignore`."""
+        if not self.per_file_ignores:
+            return self
+        codes = per_file_codes(self.per_file_ignores, path, self.source.parent if self.source else Path.cwd())
+        return self.replace(ignore=self.ignore + codes) if codes else self
+
+
+def per_file_codes(table: tuple, path: Path | str, root: Path) -> tuple[str, ...]:
+    import os
+
+    from .files import _spec
+
+    full = os.path.abspath(path)
+    rel = os.path.relpath(full, os.path.abspath(root))
+    if rel.startswith(".."):
+        rel = full.lstrip("/")
+    rel = Path(rel).as_posix()
+    codes: list[str] = []
+    for pattern, values in table:
+        spec = _spec([pattern])
+        if spec.match_file(rel) or spec.match_file(os.path.basename(full)):
+            codes += [c for c in values if c not in codes]
+    return tuple(codes)
+
+
+def _known_keys() -> list[str]:
+    keys = [*LIST_OPTIONS, *BOOL_OPTIONS, *STR_OPTIONS, *TABLE_OPTIONS]
+    return keys + [f"extend-{k}" for k in (*LIST_OPTIONS, *TABLE_OPTIONS)]
+
+
+def _unknown(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.6)
+    return f"unknown option {key!r}" + (f"; did you mean `{close[0]}`?" if close else "")
 
 
 def _attr(key: str) -> str:
@@ -86,7 +129,7 @@ def from_table(table: dict, source: Path | None = None) -> Config:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
             if base in ("select", "ignore", "extend-select"):
-                bad = [v for v in value if not any(c.startswith(v) for c in ALL_CODES)]
+                bad = [v for v in value if not any(c.startswith(v) for c in KNOWN_CODES)]
                 if bad:
                     raise ConfigError(f"{where}: unknown rule code(s) {', '.join(bad)}")
             if key.startswith("extend-"):
@@ -103,8 +146,18 @@ def from_table(table: dict, source: Path | None = None) -> Config:
             if key in CHOICES and value not in CHOICES[key]:
                 raise ConfigError(f"{where}: expected one of {', '.join(CHOICES[key])}, got {value!r}")
             values[_attr(key)] = value
+        elif base in TABLE_OPTIONS:
+            if not isinstance(value, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
+                                                      for v in value.values()):
+                raise ConfigError(f"{where}: expected a table of glob = [codes], got {value!r}")
+            bad = [c for v in value.values() for c in v if not any(k.startswith(c) for k in KNOWN_CODES)]
+            if bad:
+                raise ConfigError(f"{where}: unknown rule code(s) {', '.join(bad)}")
+            pairs = tuple((glob, tuple(codes)) for glob, codes in value.items())
+            values["per_file_ignores"] = values.get("per_file_ignores", ()) + pairs if key.startswith("extend-") \
+                else pairs + values.get("per_file_ignores", ())
         else:
-            raise ConfigError(f"{where}: unknown option {key!r}")
+            raise ConfigError(f"{where}: {_unknown(key)}")
     for base, extra in extends.items():
         attr = "extend_exclude" if base == "exclude" else _attr(base)
         current = values.get(attr, getattr(Config, attr) if attr != "extend_exclude" else ())
@@ -138,12 +191,36 @@ def load(path: Path) -> Config:
     return load_pyproject(find_pyproject(path))
 
 
-def load_pyproject(pyproject: Path | None) -> Config:
-    """The Config a found pyproject.toml (or None: defaults) sets."""
-    if pyproject is None:
-        return Config()
-    data = _toml().loads(pyproject.read_text(encoding="utf-8"))
-    table = data["tool"]["trainfix"]
+def load_pyproject(pyproject: Path | None, overrides: dict | None = None) -> Config:
+    """The Config a found pyproject.toml (or None: defaults) sets, with `--config key=value` overrides on top."""
+    table = read_table(pyproject) if pyproject is not None else {}
+    return from_table({**table, **(overrides or {})}, pyproject)
+
+
+def read_table(path: Path) -> dict:
+    """The `[tool.trainfix]` table of a pyproject.toml, or the whole of any other TOML file (`trainfix.toml`)."""
+    tomllib = _toml()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    if Path(path).name != "pyproject.toml":
+        return data
+    table = data.get("tool", {}).get("trainfix", {})
     if not isinstance(table, dict):
-        raise ConfigError(f"{pyproject}: [tool.trainfix] must be a table")
-    return from_table(table, pyproject)
+        raise ConfigError(f"{path}: [tool.trainfix] must be a table")
+    return table
+
+
+def parse_override(text: str) -> dict:
+    """`--config "key = value"`: one TOML assignment, checked like the same line in the file."""
+    tomllib = _toml()
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config {text!r}: not a file, nor a `key = value` TOML assignment ({exc})") from None
+    for key in table:
+        base = key[len("extend-"):] if key.startswith("extend-") else key
+        if base not in LIST_OPTIONS and key not in BOOL_OPTIONS and key not in STR_OPTIONS and base not in TABLE_OPTIONS:
+            raise ConfigError(f"--config {text!r}: {_unknown(key)}")
+    return table

@@ -17,12 +17,11 @@ from .analysis.project import Project
 from .config import Config
 from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
-from .rules import Finding, Source
+from .rules import Finding, Fix, Source
+from .suppressions import IGNORE, NOQA, UNUSED_CODE, unused
 from .transform import Edit, LineIndex, apply_edits, training_edit
 
 SKIP_FILE = re.compile(r"#\s*trainfix:\s*skip-file\b")
-IGNORE = re.compile(r"#\s*trainfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 
 
 @dataclass
@@ -112,6 +111,7 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
     sites = analyze(tree, text, config, index, project, module_key)
     source = Source({})
     findings, skipped = [], []
+    used: dict[int, set[str]] = {}  # line -> codes its suppression comments silenced
     loaded = False
     for site in sites:
         finding = rules.check(site, source) if site.is_model else None
@@ -129,12 +129,29 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
             continue
         if suppressed(finding.code, source.comments.get(call.lineno, "")):
             site.skip_reason = f"suppressed ({finding.code})"
+            used.setdefault(call.lineno, set()).add(finding.code)
             skipped.append(site)
             continue
         finding.line, finding.column = call.lineno, _char_col(index, call.lineno, call.col_offset)
         finding.end_line, finding.end_column = call.end_lineno, _char_col(index, call.end_lineno, call.end_col_offset)
         findings.append(finding)
+    if config.enabled(UNUSED_CODE):
+        findings = _with_unused(text, findings, used, config, index, source.comments if loaded else None)
     return findings, skipped, index, tree
+
+
+def _with_unused(text: str, findings: list[Finding], used: dict, config: Config, index: LineIndex,
+                 comments: dict | None) -> list[Finding]:
+    """The findings plus a TRN100 for each suppression comment that silenced nothing."""
+    from .rules import BY_CODE
+
+    extra = []
+    for u in unused(text, comments if comments is not None else comments_by_line(text), used, config.enabled,
+                    set(BY_CODE), index):
+        f = Finding(UNUSED_CODE, u.message, u.line, u.start + 1, u.line, u.end + 1,
+                    Fix("safe", "Remove unused suppression", ""), edit=u.edit)
+        extra.append(f)
+    return sorted(findings + extra, key=lambda f: (f.line, f.column)) if extra else findings
 
 
 def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None,
@@ -201,11 +218,16 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None
         project = Project(FileLoader(key), config.model_factories)
     findings, skipped, index, tree = find(text, config, None, project, key, imported and project is not None)
     edits: list[Edit] = []
-    for finding in findings:
+    for finding in sorted(findings, key=lambda f: f.code == UNUSED_CODE):  # comment edits after `training` edits
         fix = finding.fix
         if fix is None:
             continue
         site = finding.site
+        if finding.code == UNUSED_CODE:  # its edit is a comment's, taken unless a `training` edit spans that text
+            if not any(e.start < finding.edit.end and finding.edit.start < e.end for e in edits):
+                edits.append(finding.edit)
+                finding.applied = True
+            continue
         finding.edit = training_edit(index, site.call, site.where, fix.value)
         if finding.edit is None:
             finding.fix = None  # no layout keeps the code valid: report only
@@ -237,7 +259,8 @@ def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Modul
     if not _same_but_training(old_tree or _ast_parse(old), old_index or LineIndex(old), new_tree,
                               new_index or LineIndex(new)):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")
-    if any(f.fix and (f.fix.applicability == "safe" or unsafe) for f in again):
+    # (an unused suppression whose comment a `training` edit re-wrote is left for the next run)
+    if any(f.fix and (f.fix.applicability == "safe" or unsafe) and f.code != UNUSED_CODE for f in again):
         raise SourceError("fix verification failed: a second pass would change the file again; file not written")
     return again
 

@@ -250,3 +250,22 @@ class Discovery:
                         yield child, prefix + name
             except OSError:
                 continue
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """A report file (`--output-file`): temp file in the same folder + os.replace, so a reader never sees half."""
+    import tempfile
+
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

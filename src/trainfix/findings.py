@@ -19,6 +19,7 @@ class Fix:
     applicability: str  # "safe" | "unsafe"
     message: str
     value: str  # the value written as `training=<value>`
+    reason: str = ""  # why an unsafe fix is unsafe, shown with it ("a comment ... mentions dropout")
 
 
 @dataclass

@@ -6,8 +6,10 @@ only chooses one. Text output stays in `report.py` (`Report.text_lines`).
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,12 +23,34 @@ from .transform import LineIndex
 FORMATS = OUTPUT_FORMATS
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/trainfix/"
+# where each rule's page (docs/rules/CODE.md) is published; one place to change
+RULE_URL = "https://github.com/trainfix/trainfix/blob/main/docs/rules/{code}.md"
+ERROR = re.compile(r"^(?::cell (?P<cell>\d+))?(?::(?P<line>\d+))?(?::(?P<column>\d+))?: error: (?P<reason>.*)$", re.S)
+
+
+def rule_url(code: str) -> str:
+    return RULE_URL.format(code=code)
+
+
+def error_location(o: FileOutcome) -> dict:
+    """An error outcome's reason, line, column and cell, from its `path[:cell N][:line[:col]]: error: reason`."""
+    m = ERROR.match(o.error[len(o.path):]) if o.error.startswith(o.path) else None
+    if m is None:
+        return {"reason": o.error, "line": None, "column": None, "cell": None}
+    return {"reason": m.group("reason"), **{k: int(m.group(k)) if m.group(k) else None
+                                           for k in ("line", "column", "cell")}}
 
 
 def render(report: Report, fmt: str, root: Path | None = None) -> str:
-    """The report in one of the machine formats (`json`, `github`, `sarif`)."""
+    """The report in one of the machine formats."""
     if fmt == "json":
-        return report.json() + "\n"
+        return json.dumps(json_records(report), indent=2) + "\n"
+    if fmt == "json-lines":
+        return "".join(json.dumps(record) + "\n" for record in json_records(report))
+    if fmt == "junit":
+        return junit(report)
+    if fmt == "gitlab":
+        return gitlab(report)
     if fmt == "github":
         return github(report)
     if fmt == "sarif":
@@ -57,7 +81,11 @@ def github(report: Report) -> str:
         mark = " [*]" if report.fixable(f) else ""
         lines.append(f"::error {','.join(props)}::{_escape_data(f'{where}: {f.code} {f.message}{mark}')}")
     for o in report.errors:
-        lines.append(f"::error title=trainfix (error),file={_escape_property(o.path)}::{_escape_data(o.error)}")
+        where = error_location(o)
+        props = f"title=trainfix (error),file={_escape_property(o.path)}"
+        if where["line"] and where["cell"] is None:  # a cell's line is not a line of the .ipynb file
+            props += f",line={where['line']}" + (f",col={where['column']}" if where["column"] else "")
+        lines.append(f"::error {props}::{_escape_data(o.error)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -177,8 +205,12 @@ def sarif_log(report: Report, root: Path | None = None) -> dict:
     for o in report.errors:
         uri, relative = _uri(o.path, root)
         artifact = {"uri": uri, "uriBaseId": "%SRCROOT%"} if relative else {"uri": uri}
-        notifications.append({"level": "error", "message": {"text": o.error},
-                              "locations": [{"physicalLocation": {"artifactLocation": artifact}}]})
+        physical = {"artifactLocation": artifact}
+        where = error_location(o)
+        if where["line"] and where["cell"] is None:
+            physical["region"] = {"startLine": where["line"], **({"startColumn": where["column"]}
+                                                                 if where["column"] else {})}
+        notifications.append({"level": "error", "message": {"text": o.error}, "locations": [{"physicalLocation": physical}]})
     run = {
         "tool": {"driver": {
             "name": "trainfix",
@@ -203,3 +235,131 @@ def sarif(report: Report, root: Path | None = None) -> str:
 def statistics_json(report: Report) -> str:
     return json.dumps([{"code": code, "name": BY_CODE[code].NAME, "count": n, "fixable": k}
                        for code, n, k in report.statistics()], indent=2) + "\n"
+
+
+# -- json / json-lines: ruff's record shape, plus trainfix's own fields ---------------------
+def _edit_json(report: Report, o: FileOutcome, f: Finding) -> list[dict] | None:
+    """The fix's edits as ruff gives them: replacement `content` and 1-based `location`/`end_location`
+    (row, column), plus the character offsets in the file; None for a notebook (offsets of its cells)."""
+    if f.edit is None or o.locate is not None:
+        return None
+    written = report.mode == "apply" and not report.diff and o.written
+    text = o.new if written else o.old
+    if not text:
+        return None
+    starts = LineIndex(text).starts
+
+    def position(offset: int) -> dict:
+        line = bisect.bisect_right(starts, offset)
+        return {"row": line, "column": offset - starts[line - 1] + 1}
+
+    return [{"content": f.edit.text, "location": position(f.edit.start), "end_location": position(f.edit.end),
+             "offset": f.edit.start, "end_offset": f.edit.end}]
+
+
+def json_records(report: Report) -> list[dict]:
+    """Findings (trainfix 0.1's fields, ruff's `location`, `fix.edits`, `url`), then errors (`code`: null)."""
+    records = []
+    for (o, f), record in zip(report.remaining(), report.json_records()):
+        record["url"] = rule_url(f.code)
+        record["location"] = {"row": record["line"], "column": record["column"]}
+        record["end_location"] = {"row": record["end_line"], "column": record["end_column"]}
+        if record["fix"] is not None:
+            record["fix"]["edits"] = _edit_json(report, o, f)
+            if f.fix.reason:
+                record["fix"]["reason"] = f.fix.reason
+        records.append(record)
+    for o in report.errors:
+        where = error_location(o)
+        record = {"code": None, "name": "error", "message": where["reason"], "filename": o.path,
+                  "line": where["line"], "column": where["column"], "end_line": where["line"],
+                  "end_column": where["column"], "fix": None, "url": None,
+                  "location": {"row": where["line"], "column": where["column"]} if where["line"] else None}
+        if where["cell"] is not None:
+            record["cell"] = where["cell"]
+        records.append(record)
+    return records
+
+
+# -- JUnit XML (what Jenkins, GitLab and CI test reports read) --------------------------------
+def junit(report: Report) -> str:
+    """One <testsuite> per file, one failing <testcase> per finding, an <error> per file that failed."""
+    from xml.sax.saxutils import quoteattr, escape
+
+    by_file: dict[str, list] = {}
+    for o, f in report.remaining():
+        by_file.setdefault(o.path, []).append((o, f))
+    for o in report.errors:
+        by_file.setdefault(o.path, [])
+    errors = {o.path: o for o in report.errors}
+    total = sum(len(v) for v in by_file.values()) + len(errors)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<testsuites name="trainfix" tests="{total}" failures="{total - len(errors)}" errors="{len(errors)}">']
+    for path, items in by_file.items():
+        n_err = int(path in errors)
+        out.append(f'  <testsuite name={quoteattr(path)} tests="{len(items) + n_err}" failures="{len(items)}" '
+                   f'errors="{n_err}" skipped="0">')
+        for o, f in items:
+            _, line, col, _, _, cell = report.location(o, f)
+            where = f"cell {cell}, line {line}, col {col}" if cell is not None else f"line {line}, col {col}"
+            out.append(f'    <testcase name={quoteattr(f"trainfix.{f.code}")} classname={quoteattr(path)} '
+                       f'file={quoteattr(path)} line="{line}">')
+            out.append(f'      <failure message={quoteattr(f.message)} type={quoteattr(f.code)}>'
+                       f'{escape(f"{where}, {f.message}")}</failure>')
+            out.append("    </testcase>")
+        if n_err:
+            o = errors[path]
+            out.append(f'    <testcase name="trainfix.error" classname={quoteattr(path)} file={quoteattr(path)}>')
+            out.append(f'      <error message={quoteattr(error_location(o)["reason"])} type="error">'
+                       f'{escape(o.error)}</error>')
+            out.append("    </testcase>")
+        out.append("  </testsuite>")
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
+# -- GitLab Code Quality -----------------------------------------------------------------------
+def gitlab(report: Report) -> str:
+    """A Code Quality report: a JSON array of issues, each with a fingerprint that stays the same
+    while the finding does (path, code, message and the call's source text; not its line number)."""
+    issues, seen = [], {}
+    for o, f in report.remaining():
+        path, line, col, end_line, end_col, cell = report.location(o, f)
+        text = o.new if (report.mode == "apply" and not report.diff and o.written) else o.old
+        snippet = ""
+        if text:
+            starts = LineIndex(text).starts
+            if f.line <= len(starts):
+                end = starts[f.line] if f.line < len(starts) else len(text)
+                snippet = text[starts[f.line - 1]:end].strip()
+        key = (o.path, f.code, f.message, snippet)
+        seen[key] = seen.get(key, 0) + 1  # the same call twice in a file: told apart by its rank
+        digest = hashlib.sha256(json.dumps([*key, seen[key]]).encode()).hexdigest()
+        issues.append({
+            "type": "issue",
+            "check_name": f.code,
+            "description": f"{f.code}: {f.message}" + (f" (cell {cell})" if cell is not None else ""),
+            "categories": ["Bug Risk"],
+            "severity": "major",
+            "fingerprint": digest,
+            "location": {"path": o.path, "lines": {"begin": line, "end": end_line}},
+        })
+    for o in report.errors:
+        where = error_location(o)
+        issues.append({
+            "type": "issue", "check_name": "trainfix-error", "description": o.error, "categories": ["Bug Risk"],
+            "severity": "blocker",
+            "fingerprint": hashlib.sha256(json.dumps([o.path, "error", where["reason"]]).encode()).hexdigest(),
+            "location": {"path": o.path, "lines": {"begin": where["line"] or 1, "end": where["line"] or 1}},
+        })
+    return json.dumps(issues, indent=2) + "\n"
+
+
+def rules_json() -> str:
+    """`trainfix rules --output-format json`: every rule, as ruff's `rule --all --output-format json`."""
+    from .config import ALL_CODES
+    from .docs import rule_markdown
+
+    return json.dumps([{"code": rule.CODE, "name": rule.NAME, "summary": rule.SUMMARY, "fix": fix_safety(rule),
+                        "default": rule.CODE in ALL_CODES, "url": rule_url(rule.CODE),
+                        "explanation": rule_markdown(rule)} for rule in RULES], indent=2) + "\n"

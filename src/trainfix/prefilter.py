@@ -16,8 +16,14 @@ _BACKENDS = ("GradientTape", ".backward(", "grad(")
 
 
 def may_have_findings(text: str, config: Config) -> bool:
-    """Exact prefilter: a finding needs a GradientTape, a backend training loop or a configured step function."""
-    return any(word in text for word in _BACKENDS) or _step_def(config.step_names).search(text) is not None
+    """Exact prefilter: a finding needs a GradientTape, a backend training loop or a configured step function
+    (or, with TRN100 selected, a suppression comment naming trainfix or a TRN code)."""
+    return any(word in text for word in _BACKENDS) or _step_def(config.step_names).search(text) is not None or \
+        (_suppressions_wanted(config) and ("trainfix" in text or "TRN" in text))
+
+
+def _suppressions_wanted(config: Config) -> bool:
+    return config.enabled("TRN100")
 
 
 # Python's whitespace between tokens, including a backslash continuation
@@ -32,7 +38,8 @@ def _step_def(names: tuple[str, ...]) -> re.Pattern:
 
 def may_have_findings_bytes(raw: bytes, config: Config) -> bool:
     """The same prefilter on undecoded bytes (source encodings are ASCII supersets)."""
-    return any(word in raw for word in _BACKENDS_BYTES) or _step_def_bytes(config.step_names).search(raw) is not None
+    return any(word in raw for word in _BACKENDS_BYTES) or _step_def_bytes(config.step_names).search(raw) is not None \
+        or (_suppressions_wanted(config) and (b"trainfix" in raw or b"TRN" in raw))
 
 
 _BACKENDS_BYTES = tuple(word.encode() for word in _BACKENDS)

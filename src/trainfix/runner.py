@@ -166,6 +166,79 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _fill_text(outcome: FileOutcome, path) -> None:
+    """The analysed text of a file whose findings came from the cache (a notebook's: its cells)."""
+    try:
+        raw = Path(path).read_bytes()
+        if str(path).endswith(".ipynb"):
+            from .notebook import parse_notebook
+
+            text = parse_notebook(raw).source
+        else:
+            text = decode(raw).text
+    except Exception:  # the report then shows the findings without their source lines
+        return
+    outcome.old = outcome.new = text
+
+
+def add_noqa_file(path, shown: str, config: Config) -> tuple[FileOutcome, int]:
+    """`--add-noqa`: suppress each finding of one file on its line; the outcome and how many lines changed.
+
+    Like every write: the new text must differ only in comments (same tokens, same
+    syntax tree) and report nothing on those lines, and it is written atomically.
+    """
+    from .engine import fix_source
+    from .suppressions import UNUSED_CODE, CommentOnlyError, add_ignores, verify_comments_only
+
+    got = read_file(path, shown)
+    if isinstance(got, FileOutcome):
+        return got, 0
+    raw, _, _ = got
+    outcome = FileOutcome(shown)
+    if not may_have_findings_bytes(raw, config):
+        return outcome, 0
+    notebook = str(path).endswith(".ipynb")
+    try:
+        if notebook:
+            from .notebook import NotPythonNotebookError, parse_notebook
+
+            try:
+                nb = parse_notebook(raw)
+            except NotPythonNotebookError:
+                return outcome, 0
+            text, encoding = nb.source, None
+        else:
+            decoded = decode(raw)
+            text, encoding = decoded.text, decoded.encoding
+        result = fix_source(text, config=config, unsafe=False, path=path)
+        codes: dict[int, set[str]] = {}
+        for f in result.findings:
+            if f.code != UNUSED_CODE:
+                codes.setdefault(f.line, set()).add(f.code)
+        if not codes:
+            return outcome, 0
+        new, refused = add_ignores(text, codes)
+        verify_comments_only(text, new)
+        left = [f for f in fix_source(new, config=config, unsafe=False, path=path).findings
+                if f.code != UNUSED_CODE and f.line in codes and f.line not in refused]
+        if left:
+            raise CommentOnlyError(f"line {left[0].line} still reports {left[0].code} after adding the comment")
+    except SourceError as exc:
+        outcome.error = _error(shown, exc)
+        return outcome, 0
+    except Exception as exc:  # CommentOnlyError, a notebook error: the file is left as it was
+        outcome.error = f"{shown}: error: suppressions not added: {exc}"
+        return outcome, 0
+    for line in refused:
+        outcome.skipped.append(Skipped(line, 1, "", "no comment can follow this line (a string or a `\\` "
+                                                     "continues it): suppression not added"))
+    if new == text:
+        return outcome, 0
+    data = nb.render(new) if notebook else new.encode(encoding)
+    write_file(outcome, path, data, hashlib.sha256(raw).hexdigest())
+    return outcome, len(codes) - len(refused)
+
+
 def _init_worker(parent: int) -> None:
     _die_with_parent(parent)
 
@@ -209,7 +282,7 @@ POOL_MIN_BYTES = 256 * 1024
 
 
 def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=None, jobs: int | None = None,
-              progress=None, cached_findings: bool = False) -> list[FileOutcome]:
+              progress=None, cached_findings: bool = False, texts: bool = False) -> list[FileOutcome]:
     """Process files in order; unchanged files come from the cache without being read: clean
     ones always, ones with findings when `cached_findings` (a run that needs no file text).
 
@@ -228,6 +301,8 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
         for i, (path, shown, config) in enumerate(items):
             done.append((path, config))
             outcome = cache.get(path, shown, config, cached_findings) if cache is not None else None
+            if outcome is not None and outcome.findings and texts:
+                _fill_text(outcome, path)  # the report shows source lines: read the unchanged file back
             task = None
             if outcome is None:
                 outcome, task = _read(path, shown, config, write, hashed=cache is not None)

@@ -28,6 +28,7 @@ class Source:
 
 
 PRETRAINED = "; it is pretrained, and keeping its BatchNorm in inference mode while fine-tuning is the Keras idiom"
+PRETRAINED_REASON = "the model is pretrained: keeping its BatchNorm in inference mode while fine-tuning is the Keras idiom"
 
 
 def trained_subject(site: CallSite) -> str:
@@ -45,9 +46,18 @@ def training_value(site: CallSite, literal: str) -> str:
     return site.forward or literal
 
 
-def trained_fix(site: CallSite, verb: str, explicit_required: bool, deliberate: bool = False) -> Fix | None:
+def trained_fix(site: CallSite, verb: str, explicit_required: bool, deliberate: str = "") -> Fix | None:
+    """The fix; `deliberate`, when not empty, is why the call may be meant as written (the fix is then unsafe)."""
     if not site.fixable:
         return None
     safe = site.trained is True and (site.explicit or not explicit_required) and not deliberate
     value = training_value(site, "True")
-    return Fix("safe" if safe else "unsafe", f"{verb} `training={value}`", value)
+    if safe:
+        return Fix("safe", f"{verb} `training={value}`", value)
+    if site.trained is not True:
+        reason = "the gradient sources can't be resolved, so the model may not be trained here"
+    elif explicit_required and not site.explicit:
+        reason = "the model's variables are not the tape's explicit gradient sources, so `training=False` may be deliberate"
+    else:
+        reason = deliberate
+    return Fix("unsafe", f"{verb} `training={value}`", value, reason)

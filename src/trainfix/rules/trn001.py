@@ -61,7 +61,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Finding, Source, pretrained_note, trained_fix, trained_subject
+from .base import PRETRAINED_REASON, Finding, Source, pretrained_note, trained_fix, trained_subject
 
 if TYPE_CHECKING:
     from ..analysis.contexts import CallSite
@@ -98,4 +98,5 @@ def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state not in ("missing", "none"):
         return None
     return Finding(CODE, f"{trained_subject(site)} called without `training=True`{pretrained_note(site)}", 0, 0, 0,
-                   0, trained_fix(site, "Add" if site.state == "missing" else "Replace with", False, site.pretrained))
+                   0, trained_fix(site, "Add" if site.state == "missing" else "Replace with", False,
+                               PRETRAINED_REASON if site.pretrained else ""))

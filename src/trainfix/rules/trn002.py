@@ -68,7 +68,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import KEEP_INFERENCE, Finding, Source, pretrained_note, trained_fix, trained_subject
+from .base import KEEP_INFERENCE, PRETRAINED_REASON, Finding, Source, pretrained_note, trained_fix, trained_subject
 
 if TYPE_CHECKING:
     from ..analysis.contexts import CallSite
@@ -101,6 +101,9 @@ def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state != "false":
         return None
     # the same model also called with training=True here, or a comment giving the reason: on purpose
-    deliberate = site.also_true or site.pretrained or bool(KEEP_INFERENCE.search(source.comment_near(site.call)))
+    deliberate = ("the same model is also called with `training=True` in this tape" if site.also_true else
+                  PRETRAINED_REASON if site.pretrained else
+                  "a comment on the call or the line above gives a reason for `training=False`"
+                  if KEEP_INFERENCE.search(source.comment_near(site.call)) else "")
     return Finding(CODE, f"{trained_subject(site)} called with `training=False`{pretrained_note(site)}", 0, 0, 0, 0,
                    trained_fix(site, "Replace with", True, deliberate))

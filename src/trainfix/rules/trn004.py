@@ -75,7 +75,12 @@ VALID = [
 def check(site: CallSite, source: Source) -> Finding | None:
     if site.context.kind not in ("eval", "predict") or site.method or site.state != "true":
         return None
-    deliberate = site.context.kind == "predict" or site.in_loop or INTENT.search(source.comment_near(site.call))
+    reason = ("a predict step may call the model in training mode on purpose (Monte-Carlo dropout)"
+              if site.context.kind == "predict" else
+              "inside a loop or comprehension: repeated stochastic passes may be deliberate" if site.in_loop else
+              "a comment on the call or the line above mentions dropout, Monte Carlo, uncertainty or intent"
+              if INTENT.search(source.comment_near(site.call)) else "")
     value = training_value(site, "False")
-    fix = Fix("unsafe" if deliberate else "safe", f"Replace with `training={value}`", value) if site.fixable else None
+    fix = Fix("unsafe" if reason else "safe", f"Replace with `training={value}`", value, reason) \
+        if site.fixable else None
     return Finding(CODE, f"Model `{site.callee}` called with `training=True` in an evaluation step", 0, 0, 0, 0, fix)
