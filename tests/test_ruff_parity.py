@@ -46,7 +46,7 @@ def test_check_fix_writes_and_exits_like_ruff(tmp_path):
 
 def test_check_fix_leaves_unsafe_fixes_unless_asked(tmp_path):
     f = write(tmp_path / "t.py", UNSAFE)
-    result = invoke("check", "--fix", "--no-cache", f)
+    result = invoke("check", "--fix", "--output-format", "full", "--no-cache", f)
     assert result.exit_code == 1 and f.read_text() == UNSAFE  # the unsafe finding remains
     assert "unsafe fix: the gradient sources can't be resolved" in result.output
     assert invoke("check", "--fix", "--unsafe-fixes", "--no-cache", f).exit_code == 0
@@ -56,7 +56,7 @@ def test_check_fix_leaves_unsafe_fixes_unless_asked(tmp_path):
 def test_an_unsafe_fix_says_why(tmp_path):
     f = write(tmp_path / "mc.py", EVAL.replace("model(x, training=False)  # trainfix: ignore[TRN003, TRN004]  # kept",
                                                "model(x, training=True)  # MC dropout for uncertainty"))
-    out = invoke("check", "--no-cache", f).output
+    out = invoke("check", "--output-format", "full", "--no-cache", f).output
     assert "= unsafe fix: a comment on the call or the line above mentions dropout, Monte Carlo, uncertainty " \
            "or intent (`--unsafe-fixes` applies it)" in out
     [record] = json.loads(invoke("check", "--output-format", "json", "--no-cache", f).stdout)
@@ -157,7 +157,7 @@ def test_a_fix_that_rewrites_the_comment_leaves_the_unused_code_to_the_next_run(
 # -- 4. full and concise text --------------------------------------------------------------------
 def test_full_output_shows_the_line_the_caret_and_the_fix(tmp_path):
     f = write(tmp_path / "train.py", BUGGY)
-    out = invoke("check", "--no-cache", f).output.splitlines()
+    out = invoke("check", "--output-format", "full", "--no-cache", f).output.splitlines()
     start = next(i for i, line in enumerate(out) if line.endswith(
         ":10:31: TRN001 [*] Trained model `model` called without `training=True`"))
     assert out[start + 1:start + 8] == [
@@ -192,8 +192,8 @@ def test_colour_follows_force_color_and_no_color(tmp_path, run_trainfix, fmt):
 
 def test_cached_findings_still_show_their_source_line(tmp_path, run_trainfix):
     write(tmp_path / "train.py", BUGGY)
-    first = run_trainfix("check", "--cache", ".", cwd=tmp_path)
-    second = run_trainfix("check", "--cache", ".", cwd=tmp_path)  # findings served by the cache
+    first = run_trainfix("check", "--output-format", "full", "--cache", ".", cwd=tmp_path)
+    second = run_trainfix("check", "--output-format", "full", "--cache", ".", cwd=tmp_path)  # findings served by the cache
     assert first.stdout == second.stdout and b"10 |         loss" in second.stdout
 
 

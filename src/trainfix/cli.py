@@ -282,7 +282,7 @@ def _start(kw: dict, stdin_filename: str | None, output_format: str | None):
     if fmt not in FORMATS:
         click.echo(f"trainfix: error: unknown output format {fmt!r}", err=True)
         return None
-    return settings, base, "full" if fmt == "text" else fmt
+    return settings, base, "concise" if fmt == "text" else fmt  # the SPEC's one line per finding
 
 
 def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | None, quiet: bool,

@@ -37,9 +37,9 @@ LIST_OPTIONS = {
     "exclude": (),
 }
 BOOL_OPTIONS = {"unsafe-fixes": False, "respect-gitignore": True, "force-exclude": False, "cache": True}
-STR_OPTIONS = {"output-format": "full"}
+STR_OPTIONS = {"output-format": "text"}
 # `text` is the name trainfix 0.1 gave `full`; it is kept as an alias
-OUTPUT_FORMATS = ("full", "concise", "text", "json", "json-lines", "junit", "gitlab", "github", "sarif")
+OUTPUT_FORMATS = ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "github", "sarif")
 CHOICES = {"output-format": OUTPUT_FORMATS}
 TABLE_OPTIONS = ("per-file-ignores",)  # glob -> codes
 
@@ -62,7 +62,7 @@ class Config:
     respect_gitignore: bool = True
     force_exclude: bool = False
     cache: bool = True
-    output_format: str = "full"
+    output_format: str = "text"
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (gitignore-style glob, codes)
     source: Path | None = field(default=None, compare=False)
 
