@@ -26,7 +26,7 @@ from .config import Config
 from .report import FileOutcome
 
 DIRNAME = ".trainfix_cache"
-FORMAT = 2  # entries may carry the stamps of the project modules a file's findings depend on
+FORMAT = 3  # entries may carry the stamps of the project modules a file's findings depend on
 
 
 @functools.lru_cache(maxsize=64)
@@ -79,7 +79,7 @@ class Cache:
                 self._dirty.add(key)
         except OSError:
             return None
-        for dep, size, mtime_ns in entry[4] if len(entry) > 4 else ():  # project modules it imports
+        for dep, size, mtime_ns, _ in entry[4] if len(entry) > 4 else ():  # project modules it read
             try:
                 st = os.stat(dep)
             except OSError:

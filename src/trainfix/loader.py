@@ -12,11 +12,13 @@ import os
 import re
 from pathlib import Path
 
+from .analysis.project import EXTERNAL_TOPS
 from .files import decode
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 SKIP_DIRS = {"node_modules", "site-packages", "__pycache__", "build", "dist", "venv", "env"}
 MAX_PROJECT_FILES = 20_000
+MAX_IMPORTERS = 50
 MAX_MODULE_BYTES = 2_000_000  # a generated or data module of this size holds no model definitions worth reading
 
 
@@ -44,6 +46,12 @@ class FileLoader:
         self._files: tuple[str, ...] | None = None  # listed once per analysed file, never across runs
 
     def find(self, importer: str, module: str, level: int) -> str | None:
+        memo = (os.path.dirname(importer), module, level, tuple(self.roots) if not level else ())
+        if memo not in _FOUND:
+            _FOUND[memo] = self._find(importer, module, level)
+        return _FOUND[memo]
+
+    def _find(self, importer: str, module: str, level: int) -> str | None:
         parts = [p for p in module.split(".") if p]
         if level:
             base = os.path.dirname(importer)
@@ -58,12 +66,30 @@ class FileLoader:
                 return found
         return None
 
-    def files_mentioning(self, word: str) -> list[str] | None:
-        if self._files is None:
-            self._files = _project_files(project_root(self.path))
-        if self._files is None:
+    def importers(self, key: str) -> list[str] | None:
+        index = _import_index(project_root(self.path))
+        if index is None:
             return None  # too large a tree to be sure
-        return [path for path in self._files if _mentions(path, word)]
+        stem = os.path.basename(key).removesuffix(".py")
+        if stem == "__init__":
+            stem = os.path.basename(os.path.dirname(key))
+        out = []
+        for path, (names, specs) in index.items():
+            if stem not in names:
+                continue
+            if path.endswith(".ipynb") or any(self._resolves(path, spec, key) for spec in specs):
+                out.append(path)  # a notebook's imports are not resolved here: it counts when it names the module
+                if len(out) > MAX_IMPORTERS:
+                    return None  # a module half the project imports: its callers prove too little to read them all
+        return out
+
+    def _resolves(self, importer: str, spec: tuple[int, str, tuple[str, ...]], key: str) -> bool:
+        level, module, names = spec
+        if not level and module.split(".")[0] in EXTERNAL_TOPS:
+            return False
+        if self.find(importer, module, level) == key:
+            return True
+        return any(self.find(importer, f"{module}.{name}" if module else name, level) == key for name in names)
 
     def source(self, key: str) -> str | None:
         try:
@@ -83,21 +109,55 @@ def _module_file(stem: str, package_only: bool = False) -> str | None:
     return None
 
 
-def _project_files(root: str) -> tuple[str, ...] | None:
-    """Every .py and .ipynb file of a project (None when there are too many to read)."""
-    out: list[str] = []
+# Per run (per process): a project's files and the names their import statements spell. A long-running
+# process (the language server) calls `forget()` before each analysis so that edits are seen.
+_INDEXES: dict[str, dict | None] = {}
+_FOUND: dict[tuple, str | None] = {}  # (folder, module, level, roots) -> the module's file
+_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*\(?([^\n#;)]*)|import[ \t]+([^\n#;]+))", re.M)
+_NOTEBOOK_IMPORT = re.compile(rb"(?:from\s+([.\w]+)\s+import\s+([\w, ]+)|import\s+([\w., ]+))")
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+_WORD_TEXT = re.compile(r"[A-Za-z_]\w*")
+
+
+def forget() -> None:
+    _INDEXES.clear()
+    _FOUND.clear()
+
+
+def _import_index(root: str) -> dict | None:
+    """path -> (every identifier its import statements name, the statements as (level, module, names)),
+    for each .py and .ipynb file of the project; None when the project is too large to read."""
+    if root not in _INDEXES:
+        _INDEXES[root] = _build_index(root)
+    return _INDEXES[root]
+
+
+def _build_index(root: str) -> dict | None:
+    index: dict = {}
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
-        out.extend(os.path.join(folder, n) for n in names if n.endswith((".py", ".ipynb")))
-        if len(out) > MAX_PROJECT_FILES:
-            return None
-    return tuple(out)
-
-
-def _mentions(path: str, word: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_MODULE_BYTES)
-    except OSError:
-        return True
-    return re.search(rb"\b%s\b" % re.escape(word.encode()), data) is not None
+        for name in names:
+            if not name.endswith((".py", ".ipynb")):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(MAX_MODULE_BYTES)
+            except OSError:
+                continue
+            pattern = _NOTEBOOK_IMPORT if name.endswith(".ipynb") else _IMPORT
+            words, specs = set(), []
+            for match in pattern.finditer(data):
+                for group in match.groups():
+                    if group:
+                        words.update(w.decode() for w in _WORD.findall(group))
+                source, imported, plain = (g.decode() if g else "" for g in match.groups())
+                if source:  # from X import a, b
+                    level = len(source) - len(source.lstrip("."))
+                    specs.append((level, source.lstrip("."), tuple(_WORD_TEXT.findall(imported))))
+                else:  # import a.b as c, d
+                    specs += [(0, part.split()[0], ()) for part in plain.split(",") if part.strip()]
+            index[path] = (frozenset(words), tuple(specs))
+            if len(index) > MAX_PROJECT_FILES:
+                return None
+    return index

@@ -58,7 +58,7 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool,
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
     take_findings(outcome, result)
-    outcome.dependencies, outcome.volatile = dependency_stamps(result.dependencies), result.whole_project
+    outcome.dependencies, outcome.volatile = dependency_stamps(result), result.whole_project
     if result.findings:  # the text the findings' positions and edits refer to (most files have none)
         outcome.old, outcome.new = result.source, result.new_source
     if not result.changed:
@@ -67,15 +67,17 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool,
     return outcome, result.new_source.encode(decoded.encoding)
 
 
-def dependency_stamps(paths) -> tuple:
-    """(path, size, mtime_ns) of each module the project index read, so the cache sees them change."""
+def dependency_stamps(result) -> tuple:
+    """(path, size, mtime_ns, imported) of each module the project index read, so the cache sees them
+    change; `imported` when the analysed file imports it (its helpers may run in the file's steps)."""
     stamps = []
-    for path in paths:
+    imports = set(result.imports)
+    for path in result.dependencies:
         try:
             st = os.stat(path)
         except OSError:
             continue
-        stamps.append((path, st.st_size, st.st_mtime_ns))
+        stamps.append((path, st.st_size, st.st_mtime_ns, path in imports))
     return tuple(stamps)
 
 
@@ -261,7 +263,7 @@ def _read(path, shown: str, config: Config, write: bool, hashed: bool) -> tuple[
 def _imported_modules(outcomes: list, done: list, write: bool) -> None:
     """Analyse again, without the prefilter, the files of the run that the analysed files import: a
     helper in `losses.py` may run in `train.py`'s tape (its findings are found from `losses.py`)."""
-    imported = {dep[0] for outcome in outcomes if outcome is not None for dep in outcome.dependencies}
+    imported = {dep[0] for outcome in outcomes if outcome is not None for dep in outcome.dependencies if dep[3]}
     if not imported:
         return
     for i, ((path, config), outcome) in enumerate(zip(done, outcomes)):

@@ -382,7 +382,7 @@ class Evidence:
                     positive = positive or self.holds_models(b.node, b.scope)
                 if b.kind == "param":
                     annotated = self.annotation_says(b.node, b.scope)
-                    if annotated is False or self.param_not_model(b):
+                    if annotated is False:
                         return False
                     positive = positive or annotated is True or self.param_from_callers(b)
                 if b.kind == "assign":
@@ -390,7 +390,8 @@ class Evidence:
                         return False
                     if self.is_model(b.node, b.scope):
                         positive = True
-            return positive
+            # a call that passes a non-model vetoes the rest (looked up only when something is positive)
+            return positive and not any(b.kind == "param" and self.param_not_model(b) for b in bindings)
 
         return self._cached(("name", key), compute)
 

@@ -33,6 +33,20 @@ def walk_helpers(an: Analyzer) -> None:
     walk_imported_helpers(an)
 
 
+def _may_call_a_model(an: Analyzer, fn: ast.AST, scope) -> bool:
+    """The function calls one of its parameters (`generator(z)`) or a model of its module: worth reading
+    the project's other files for its callers."""
+    params = set(param_names(fn))
+    for node in own_nodes(fn):
+        if isinstance(node, ast.Call):
+            root = node.func
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if isinstance(root, ast.Name) and (root.id in params or an.ev.is_model(node.func, scope)):
+                return True
+    return False
+
+
 def _add_sites(an: Analyzer, fn: ast.AST, scope, edges: list) -> None:
     for node in own_nodes(fn):
         if isinstance(node, ast.Call):
@@ -53,7 +67,7 @@ def walk_imported_helpers(an: Analyzer) -> None:
         fn = bindings[0].node
         scope = an.t.scope_of[fn]
         if "training" in param_names(fn) or an.t.name_loads.get(name) or an.step_context(fn, scope) is not None \
-                or an._has_tape(fn, scope) or not any(isinstance(n, ast.Call) for n in own_nodes(fn)):
+                or an._has_tape(fn, scope) or not _may_call_a_model(an, fn, scope):
             continue
         refs = project.references(key, fn)
         if not refs:

@@ -10,7 +10,6 @@ question needs.
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -49,8 +48,9 @@ class Loader(Protocol):
     def source(self, key: str) -> str | None:
         """The text of a module found by `find`, or None when it can't be read."""
 
-    def files_mentioning(self, word: str) -> list[str] | None:
-        """Every project file (.py, .ipynb) that spells the identifier `word`; None when unsure."""
+    def importers(self, key: str) -> list[str] | None:
+        """Every project file whose imports resolve to module `key` (and every notebook that names it);
+        None when unsure."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class Project:
         self._analyzers: dict = {}
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
+        self.imported: set[str] = set()  # keys of the modules a name was looked up in (imports followed)
         self.scanned = False  # some answer searched every file of the project
 
     def lookup(self, importer: str, qualname: str) -> Symbol | None:
@@ -102,43 +103,31 @@ class Project:
                 break
             key = self.loader.find(importer, ".".join(parts[:i]), level)
             if key is not None:
+                self.imported.add(key)
                 return self._member(key, parts[i:])
         return None
-
-    def files_mentioning(self, word: str) -> list[str] | None:
-        self.scanned = True
-        return self.loader.files_mentioning(word)
 
     def references(self, key: str, definition: ast.AST, also: str | None = None) -> list | None:
         """Uses of a module-level class or function of module `key` in the project's other files, as
         (node, scope, module); None when unsure (a file that can't be read, a notebook that imports the
-        module). With `also`, only files that spell that word too are read."""
+        module). With `also`, only files that also name that word count."""
         self.scanned = True  # the answer depends on every file of the project, not only on those read
         name = definition.name
-        files = self.loader.files_mentioning(name)
+        files = self.loader.importers(key)  # only a file that imports the module can name its definitions
         if files is None:
             return None
-        if also is not None:
-            others = self.loader.files_mentioning(also)
-            if others is None:
-                return None
-            files = [f for f in files if f in set(others)]
-        stem = key.rsplit("/", 1)[-1].removesuffix(".py")
-        if stem == "__init__":
-            stem = key.rsplit("/", 2)[-2]
         out: list = []
         for other in files:
             if other == key:
                 continue
-            if not other.endswith(".py"):  # a notebook: it may import the module and use the name
-                text = self.loader.source(other)
-                if text is None or re.search(r"(from|import)\s+[\w.]*\b%s\b" % re.escape(stem), text):
-                    return None
-                continue
+            if not other.endswith(".py"):
+                return None  # a notebook that imports the module may use the name in ways not read here
             module = self.module(other)
             if module is None:
                 return None
             t = module.tree
+            if also is not None and not t.name_loads.get(also) and not any(n.attr == also for n, _ in t.attr_loads):
+                continue  # a method's helper: this file never names it
             out += [(node, scope, module) for node, scope in t.name_loads.get(name, ())
                     if any(b.kind == "import" and self._is(other, b.qualname, definition)
                            for b in t.lookup(name, scope))]

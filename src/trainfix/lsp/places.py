@@ -8,7 +8,6 @@ positions in the encoding the client chose.
 from __future__ import annotations
 
 import bisect
-import inspect
 import io
 import json
 import re
@@ -98,15 +97,12 @@ def units(text: str, encoding: str) -> int:
 
 
 def run_engine(text: str, config: Config, path: str | None = None):
-    """The one call of the engine: `fix_source` with the CLI's settings (and the path when it takes one)."""
-    kwargs = {}
-    if path is not None and "path" in _engine_parameters():
-        kwargs["path"] = path
-    return fix_source(text, config=config, unsafe=config.unsafe_fixes, **kwargs)
+    """The one call of the engine: `fix_source` with the CLI's settings and the document's path (so the
+    project's other modules are followed, as saved on disk; what the last analysis read is forgotten)."""
+    from ..loader import forget
 
-
-def _engine_parameters() -> Sequence[str]:
-    return tuple(inspect.signature(fix_source).parameters)
+    forget()
+    return fix_source(text, config=config, unsafe=config.unsafe_fixes, path=path)
 
 
 def region_change(old: str, new: str) -> Change | None:
