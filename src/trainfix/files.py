@@ -55,13 +55,14 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
     """Temp file in the same folder + os.replace; mode bits kept; refuses if the file changed meanwhile.
 
     A symlink is followed: its target is rewritten and the link stays a link.
-    A file without write permission (for anyone, so root too) is refused, not replaced.
+    A file the running user may not write (`os.access(path, os.W_OK)`: its mode bits, or
+    root's override) is refused, not replaced; a writable one keeps its mode bits, 0444 included.
     """
     import tempfile
 
     path = Path(os.path.realpath(path))
     st = path.stat()
-    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+    if not os.access(path, os.W_OK):
         raise SourceError("file is read-only; not written")
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
