@@ -89,9 +89,14 @@ def fix_options(fn):
 
 class Cli(click.Group):
     def parse_args(self, ctx, args):
-        # `trainfix --check PATHS` is the same as `trainfix check PATHS`
-        if "--check" in args:
-            args = [a for a in args if a != "--check"]
+        # `trainfix --check PATHS` is the same as `trainfix check PATHS`; `--check` anywhere
+        # (before a `--`) means check, so with `apply` it is an error, never a write
+        end = args.index("--") if "--" in args else len(args)
+        if "--check" in args[:end]:
+            args = [a for a in args[:end] if a != "--check"] + args[end:]
+            if "apply" in args[:end] and not any(a in self.commands for a in args[:args.index("apply")]):
+                raise click.UsageError("`--check` writes nothing and `apply` writes fixes: use `trainfix check` "
+                                       "(with `--diff` to see the fixes) or `trainfix apply`", ctx)
             if not args or args[0] not in self.commands:
                 args = ["check", *args]
         return super().parse_args(ctx, args)

@@ -1,0 +1,58 @@
+"""What a user must be able to trust: nothing that says "check" writes, every file that
+should be read is read, and the summary never says more than was done.
+
+All through the real `trainfix` command (a subprocess) or click's CliRunner.
+"""
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import BUGGY, FIXED, trainfix_exe
+from trainfix.cli import cli
+
+NOTEBOOK = Path(__file__).parent / "notebooks" / "training_loop.ipynb"
+
+# one safe fix (TRN001) and one unsafe one (TRN004 in a predict step)
+SAFE_AND_UNSAFE = BUGGY + """
+
+def predict_step(x):
+    return model(x, training=True)
+"""
+
+
+def run(*args, cwd, input=None):
+    p = subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, input=input, capture_output=True)
+    p.out, p.err = p.stdout.decode(), p.stderr.decode()
+    return p
+
+
+# -- `--check` anywhere never writes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["apply", "--check", "t.py"], ["--check", "apply", "t.py"],
+                                  ["apply", "t.py", "--check"], ["--check", "apply", "."]])
+def test_check_flag_with_apply_is_an_error_and_writes_nothing(tmp_path, argv):
+    f = tmp_path / "t.py"
+    f.write_text(BUGGY)
+    p = run(*argv, cwd=tmp_path)
+    assert p.returncode == 2, (p.out, p.err)
+    assert "--check" in p.err and "apply" in p.err and "Traceback" not in p.err
+    assert "Fixed" not in p.out
+    assert f.read_text() == BUGGY
+
+
+@pytest.mark.parametrize("argv", [["--check", "t.py"], ["check", "--check", "t.py"], ["--check", "check", "t.py"],
+                                  ["--check", "--diff", "t.py"]])
+def test_check_flag_alone_or_with_check_checks(tmp_path, argv, monkeypatch):
+    f = tmp_path / "t.py"
+    f.write_text(BUGGY)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 1, result.output
+    assert ("+" + FIXED.splitlines()[9] if "--diff" in argv else "TRN001") in result.output
+    assert f.read_text() == BUGGY
