@@ -56,3 +56,39 @@ def test_check_flag_alone_or_with_check_checks(tmp_path, argv, monkeypatch):
     assert result.exit_code == 1, result.output
     assert ("+" + FIXED.splitlines()[9] if "--diff" in argv else "TRN001") in result.output
     assert f.read_text() == BUGGY
+
+
+# -- errors are never next to "passed" -------------------------------------------------------------
+
+
+def test_errors_are_never_next_to_all_checks_passed(tmp_path):
+    (tmp_path / "ok.py").write_text(FIXED)
+    for argv in (["check", "nope/"], ["check", "nope/", "ok.py"], ["check", "--output-format", "text", "nope.py"]):
+        p = run(*argv, cwd=tmp_path)
+        assert p.returncode == 2, argv
+        assert "passed" not in (p.out + p.err).lower(), (argv, p.out)
+        assert "1 file could not be processed." in p.out
+    both = run("check", "nope/", "ok.py", cwd=tmp_path)
+    assert "No findings in the 1 file checked." in both.out, both.out
+    applied = run("apply", "nope/", "ok.py", cwd=tmp_path)
+    assert applied.returncode == 2 and "Nothing to fix" not in applied.out, applied.out
+
+
+# -- the fixable hint names the flag its count needs ------------------------------------------------
+
+
+def _hint(out: str) -> tuple[int, list[str]]:
+    m = re.search(r"\[\*\] (\d+) fixable with `trainfix ([^`]*)`", out)
+    assert m, out
+    return int(m.group(1)), m.group(2).split()
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_fixable_hint_names_the_command_that_fixes_that_many(tmp_path, unsafe):
+    f = tmp_path / "t.py"
+    f.write_text(SAFE_AND_UNSAFE)
+    p = run("check", *(["--unsafe-fixes"] if unsafe else []), "t.py", cwd=tmp_path)
+    count, command = _hint(p.out)
+    assert count == (2 if unsafe else 1)
+    applied = run(*command, "t.py", cwd=tmp_path)
+    assert f"Fixed {count} finding" in applied.out, (command, applied.out)

@@ -10,7 +10,7 @@ import click
 from . import __version__
 from .config import KNOWN_CODES, Config, ConfigError, has_table, load_pyproject, parse_override
 from .config import OUTPUT_FORMATS as FORMATS
-from .report import FileOutcome, Report, unified_diff
+from .report import NO_FILES, FileOutcome, Report, unified_diff
 
 PROGRESS_MIN_FILES = 20  # a progress bar only for runs longer than a glance
 
@@ -448,6 +448,8 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
            stdin_apply: bool, output_file: Path | None = None, fix_only: bool = False) -> None:
     for o in report.errors:
         click.echo(o.error, err=True)
+    if not report.outcomes and (quiet or (fmt != "text" and not stdin_apply)):
+        click.echo(f"trainfix: warning: {NO_FILES}", err=True)  # the summary that would say so is not shown
     if diff:
         _print_diff(report)
     if stdin_apply:
