@@ -58,6 +58,46 @@ def test_check_flag_alone_or_with_check_checks(tmp_path, argv, monkeypatch):
     assert f.read_text() == BUGGY
 
 
+# -- a named folder that .gitignore lists; runs that read nothing ----------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("vendor/\n*_generated.py\n")
+    (tmp_path / "vendor" / "deep").mkdir(parents=True)
+    (tmp_path / "vendor" / "lib.py").write_text(BUGGY)
+    (tmp_path / "vendor" / "deep" / "more.py").write_text(BUGGY)
+    (tmp_path / "vendor" / "x_generated.py").write_text(BUGGY)  # still ignored: the pattern names the file
+    (tmp_path / "vendor" / ".gitignore").write_text("skip.py\n")
+    (tmp_path / "vendor" / "skip.py").write_text(BUGGY)  # ignored by the folder's own .gitignore
+    (tmp_path / "train.py").write_text(BUGGY)
+    return tmp_path
+
+
+def test_a_named_folder_that_gitignore_lists_is_walked(repo):
+    p = run("check", "vendor/", cwd=repo)
+    assert p.returncode == 1, (p.out, p.err)
+    found = sorted({line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line})
+    assert found == ["vendor/deep/more.py", "vendor/lib.py"]
+    assert "All checks passed!" not in p.out
+    # a walk from the top still skips it, and --force-exclude keeps it excluded when named
+    assert "vendor/" not in run("check", ".", cwd=repo).out
+    forced = run("check", "--force-exclude", "vendor/", cwd=repo)
+    assert forced.returncode == 0 and "TRN001" not in forced.out and "All checks passed!" not in forced.out
+
+
+def test_a_run_that_reads_no_file_says_so(repo):
+    (repo / "empty").mkdir()
+    for argv in (["check", "empty"], ["apply", "empty"], ["check", "--force-exclude", "vendor/lib.py"]):
+        p = run(*argv, cwd=repo)
+        assert p.returncode == 0, (argv, p.out, p.err)
+        assert "All checks passed!" not in p.out and "Nothing to fix" not in p.out
+        assert "No files were checked" in p.out + p.err, argv
+    quiet = run("check", "-q", "--output-format", "json", "empty", cwd=repo)
+    assert quiet.out.strip() == "[]" and "No files were checked" in quiet.err
+
+
 # -- errors are never next to "passed" -------------------------------------------------------------
 
 

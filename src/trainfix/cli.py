@@ -424,6 +424,8 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             continue
         discovery = _discovery(discoveries, config)
         if given.is_dir():
+            if config.force_exclude and discovery.is_excluded(given, is_dir=True):
+                continue
             for path, shown in discovery.walk(given, _shown(given)):
                 try:
                     own = settings.for_path(path, is_file=True)
