@@ -58,6 +58,34 @@ def test_check_flag_alone_or_with_check_checks(tmp_path, argv, monkeypatch):
     assert f.read_text() == BUGGY
 
 
+# -- notebooks on stdin ---------------------------------------------------------------------------
+
+
+def test_notebook_on_stdin_is_checked_like_the_file(tmp_path):
+    nb = tmp_path / "nb.ipynb"
+    shutil.copyfile(NOTEBOOK, nb)
+    as_file = run("check", "--output-format", "json", "nb.ipynb", cwd=tmp_path)
+    piped = run("check", "--output-format", "json", "--stdin-filename", "nb.ipynb", "-", cwd=tmp_path,
+                input=nb.read_bytes())
+    assert as_file.returncode == piped.returncode == 1, piped.err
+    records = json.loads(piped.out)
+    assert records == json.loads(as_file.out) and len(records) == 2
+    text = run("check", "--stdin-filename", "nb.ipynb", "-", cwd=tmp_path, input=nb.read_bytes())
+    assert "nb.ipynb:cell 8:4:" in text.out and "All checks passed!" not in text.out
+
+
+def test_notebook_on_stdin_apply_writes_the_fixed_json_to_stdout(tmp_path):
+    nb = tmp_path / "nb.ipynb"
+    shutil.copyfile(NOTEBOOK, nb)
+    piped = run("apply", "--stdin-filename", "nb.ipynb", "-", cwd=tmp_path, input=nb.read_bytes())
+    assert piped.returncode == 0, piped.err
+    assert run("apply", "nb.ipynb", cwd=tmp_path).returncode == 0
+    assert piped.stdout == nb.read_bytes() != NOTEBOOK.read_bytes()  # the same bytes as fixing the file
+    assert "Fixed 2 findings" in piped.err
+    diff = run("apply", "--diff", "--stdin-filename", "nb.ipynb", "-", cwd=tmp_path, input=NOTEBOOK.read_bytes())
+    assert diff.returncode == 1 and "@@ " in diff.out and "cell 8" in diff.out
+
+
 # -- a named folder that .gitignore lists; runs that read nothing ----------------------------------
 
 

@@ -300,7 +300,7 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     report = Report(mode, diff=diff, unsafe=base.unsafe_fixes)
     write = mode == "apply" and not diff
     paths = paths or (Path("."),)
-    from .runner import process_text, run_files
+    from .runner import process_stdin, run_files
 
     def files():
         for path, config, shown in _targets(paths, settings, report, stdin_filename):
@@ -311,7 +311,8 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
             if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
                 new = None
             else:
-                outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes, stdin_filename)
+                outcome, new = process_stdin(stdin_filename or "-", raw, config, config.unsafe_fixes,
+                                             render=write, path=stdin_filename)
                 outcome.written = write and new is not None  # the fixed text goes to stdout
                 report.add(outcome)
             if write:
