@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import KNOWN_CODES, Config, ConfigError, has_table, load_pyproject, parse_override
+from .config import KNOWN_CODES, Config, ConfigError, Resolver, load_pyproject, parse_override
 from .config import OUTPUT_FORMATS as FORMATS
 from .report import NO_FILES, FileOutcome, Report, unified_diff
 
@@ -215,21 +215,13 @@ def _settings(base: Config, kw: dict) -> Config:
 
 
 class Settings:
-    """Config per folder: the nearest [tool.trainfix] upward, with the CLI's overrides."""
+    """Config per file or folder, from the one resolver (`config.Resolver`), with the CLI's overrides."""
 
     def __init__(self, kw: dict):
         self.kw = kw
-        self._nearest: dict[str, Path | None] = {}  # folder -> its pyproject.toml with [tool.trainfix]
+        self.resolver = Resolver()
         self._configs: dict[Path | None, Config] = {}
         self.file, self.overrides = _config_args(kw.get("config_args", ()))
-
-    def _find(self, folder: str) -> Path | None:
-        if folder not in self._nearest:
-            candidate = Path(folder, "pyproject.toml")
-            parent = os.path.dirname(folder)
-            self._nearest[folder] = candidate if has_table(candidate) else \
-                (self._find(parent) if parent != folder else None)
-        return self._nearest[folder]
 
     def for_path(self, path: Path | str, is_file: bool = False) -> Config:
         # one lookup per folder, shared by its files and sub-folders; `--config FILE` replaces the lookup
@@ -237,11 +229,7 @@ class Settings:
             if None not in self._configs:
                 self._configs[None] = _settings(load_pyproject(self.file, self.overrides), self.kw)
             return self._configs[None]
-        if is_file:
-            pyproject = self._find(os.path.dirname(os.path.abspath(path)))
-        else:
-            full = os.path.abspath(path)
-            pyproject = self._find(full if os.path.isdir(full) else os.path.dirname(full))
+        pyproject = self.resolver.find(path, True if is_file else None)
         if pyproject not in self._configs:
             self._configs[pyproject] = _settings(load_pyproject(pyproject, self.overrides), self.kw)
         return self._configs[pyproject]
@@ -279,7 +267,7 @@ def _start(kw: dict, stdin_filename: str | None, output_format: str | None):
         _codes(kw["select"])
         _codes(kw["ignore"])
         _codes(kw.get("extend_select"))
-        base = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
+        base = settings.for_path(stdin_filename, is_file=True) if stdin_filename else settings.for_path(Path.cwd())
     except (ConfigError, click.BadParameter) as exc:
         click.echo(f"trainfix: error: {exc}", err=True)
         return None
@@ -386,11 +374,6 @@ def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: boo
     return 2 if report.errors else 0
 
 
-def _stdin_path(stdin_filename: str) -> Path:
-    path = Path(stdin_filename)
-    return path if path.exists() else path.parent
-
-
 def _discovery(discoveries: dict, config: Config):
     from .files import Discovery
 
@@ -406,7 +389,8 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
     for given in paths:
         if str(given) == "-":
             try:
-                config = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
+                config = settings.for_path(stdin_filename, is_file=True) if stdin_filename else \
+                    settings.for_path(Path.cwd())
             except ConfigError as exc:
                 report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
                 continue
@@ -416,7 +400,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             yield given, config.for_file(stdin_filename) if config and stdin_filename else config, None
             continue
         try:
-            config = settings.for_path(given if given.exists() else given.parent)
+            config = settings.for_path(given)
         except ConfigError as exc:
             report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: {exc}"))
             continue
