@@ -7,8 +7,8 @@ Conventions for code blocks in docs/*.md and README.md:
   into the second, which is clean;
 - ```python run: executed (library API examples with asserts);
 - other ```python blocks must parse;
-- ```console: every `$ trainfix ...` command runs, in order, in a temporary copy of
-  examples/; the lines after a command are its exact standard output;
+- ```console: every `$ .venv/bin/trainfix ...` command (the README's venv) runs, in order, in a
+  temporary copy of examples/; the lines after a command are its exact standard output;
 - ```toml: a [tool.trainfix] table must be a valid configuration (```toml languages.toml: Helix's, must parse);
 - ```yaml: must parse; a pre-commit config names hooks of .pre-commit-hooks.yaml,
   a LibCST config names importable modules.
@@ -110,7 +110,8 @@ def test_console_blocks(page, index, info, body, tmp_path):
     (tmp_path / "notebooks").mkdir()  # the notebook page's example is the test suite's notebook
     shutil.copyfile(ROOT / "tests" / "notebooks" / "training_loop.ipynb", tmp_path / "notebooks" / "mnist.ipynb")
     commands = _console(body)
-    assert commands and all(argv[0] == "trainfix" for argv, _ in commands), "console blocks run trainfix only"
+    assert commands and all(argv[0] == ".venv/bin/trainfix" for argv, _ in commands), \
+        "console blocks run trainfix only, from the README's .venv"
     missing = sorted({a for argv, _ in commands for a in argv[1:] if "/" in a and not a.startswith("-")
                       and not (tmp_path / a).exists()})
     if missing:

@@ -154,6 +154,38 @@ def test_cache_is_keyed_by_settings_and_version(tmp_path, monkeypatch):
     assert not Cache(tmp_path).is_clean(f, Config())
 
 
+def test_cache_is_keyed_by_the_package_source(tmp_path):
+    """An editable install whose rule changed must not report what the old code found."""
+    import subprocess
+    import sys
+
+    from conftest import BUGGY
+
+    site = tmp_path / "site"  # a copy of the package, first on the path: an editable install to edit
+    shutil.copytree(Path(trainfix.cache.__file__).parent, site / "trainfix",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.trainfix]\n")
+    (project / "train.py").write_text(BUGGY)
+    env = {**os.environ, "PYTHONPATH": str(site), "TRAINFIX_CACHE": "1"}
+
+    def check():
+        p = subprocess.run([sys.executable, "-c", "from trainfix.cli import main; main()", "check", "train.py"],
+                           cwd=project, env=env, capture_output=True, text=True)
+        assert p.returncode == 1, p.stderr
+        return p.stdout
+
+    assert "called without `training=True`" in check()
+    assert any((project / ".trainfix_cache").glob("*.json")), "the findings were cached"
+    rule = site / "trainfix" / "rules" / "trn001.py"
+    lines = rule.read_text().splitlines(keepends=True)
+    [at] = [i for i, line in enumerate(lines) if "Finding(CODE" in line and "called without" in line]
+    lines[at] = lines[at].replace("called without", "called (new) without", 1)  # the rule's message
+    rule.write_text("".join(lines))
+    assert "called (new) without `training=True`" in check(), "the cache served the old rule's finding"
+
+
 def test_config_change_invalidates(tmp_path, run_trainfix):
     src = "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n\ndef score_batch(x):\n    return model(x)\n"
     (tmp_path / "evals.py").write_text(src)

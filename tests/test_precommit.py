@@ -91,3 +91,52 @@ def test_check_hook_fails_without_touching_files(project, pre_commit_home):
     assert (project / "train.py").read_text() == BUGGY
     assert (project / "nb.ipynb").read_bytes() == NOTEBOOK.read_bytes()
     assert subprocess.run(["git", "diff", "--quiet"], cwd=project).returncode == 0
+
+
+def _usage_snippets() -> list[str]:
+    """The `.pre-commit-config.yaml` blocks of docs/usage.md, as a reader copies them."""
+    from trainfix.docs import code_blocks
+
+    text = (ROOT / "docs" / "usage.md").read_text()
+    return [body for info, body in code_blocks(text) if info.split(" ")[0] == "yaml" and "repos:" in body]
+
+
+def run_hooks(project: Path, config: str, home: Path):
+    (project / ".pre-commit-config.yaml").write_text(config)
+    subprocess.run(["git", "add", ".pre-commit-config.yaml"], cwd=project, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "GIT_"))}
+    env.update(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never", NO_COLOR="1")
+    p = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=project,
+                       capture_output=True, text=True, env=env, timeout=900)
+    p.output = p.stdout + p.stderr
+    return p
+
+
+def _fixes_then_passes(project: Path, config: str, home: Path) -> None:
+    first = run_hooks(project, config, home)
+    assert first.returncode == 1 and "files were modified by this hook" in first.output, first.output
+    assert "classifier(x, training=True)  # bug" in (project / "train.py").read_text()
+    assert b"model(x, training=True)" in (project / "nb.ipynb").read_bytes()
+    assert (project / "vendored" / "upstream.py").read_text() == BUGGY
+    second = run_hooks(project, config, home)
+    assert second.returncode == 0 and "Passed" in second.output, second.output
+
+
+def test_local_hook_from_the_docs_works_as_copied(project, pre_commit_home):
+    """usage.md's `repo: local` snippet, unchanged, with trainfix in the project's .venv."""
+    from conftest import trainfix_exe
+
+    local = [s for s in _usage_snippets() if "repo: local" in s]
+    assert len(local) == 1
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin" / "trainfix").symlink_to(trainfix_exe())
+    _fixes_then_passes(project, local[0], pre_commit_home)
+
+
+def test_remote_hook_from_the_docs_works_once_url_and_rev_are_filled_in(project, pre_commit_home):
+    """usage.md's remote snippet with its two placeholders filled in as the text explains."""
+    remote = [s for s in _usage_snippets() if "repo: <url>" in s]
+    assert len(remote) == 1 and "rev: <rev>" in remote[0]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+    config = remote[0].replace("<url>", str(ROOT)).replace("<rev>", head.stdout.strip())
+    _fixes_then_passes(project, config, pre_commit_home)

@@ -22,6 +22,7 @@ import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -132,14 +133,57 @@ def test_nul_bytes(tmp_path):
     bad_row(tmp_path, "bad.py", data, BUGGY.count("\n") + 1, "contains NUL bytes")
 
 
-def test_read_only_file_under_apply(tmp_path):
+NOBODY = 65534
+
+
+def as_nobody() -> list[str]:
+    """A command prefix that runs trainfix as the unprivileged user `nobody` (uid/gid 65534).
+
+    The interpreter may live under a folder only root can search (/root/.pyenv), so the
+    process keeps one capability, CAP_DAC_READ_SEARCH (read and search anywhere); it grants
+    no write: whether a file may be written is decided by its mode bits, as for any user."""
+    if os.geteuid() != 0:
+        return []  # already an ordinary user
+    probe = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             "--inh-caps=-all,+dac_read_search", "--ambient-caps=-all,+dac_read_search"]
+    if shutil.which("setpriv") and subprocess.run([*probe, "true"], capture_output=True).returncode == 0:
+        return probe
+    pytest.skip("running as root and cannot become an unprivileged user (no usable setpriv)")
+
+
+def test_read_only_file_is_rewritten_when_the_user_may_write_it(tmp_path):
+    """As ruff and black do: root may write a 0444 file, so `apply` fixes it; the mode stays 0444."""
+    if os.geteuid() != 0:
+        pytest.skip("only root may write a file without write bits")
     make(tmp_path, "good.py", BUGGY)
-    bad = make(tmp_path, "bad.py", BUGGY)
-    os.chmod(bad, 0o444)
+    ro = make(tmp_path, "ro.py", BUGGY)
+    os.chmod(ro, 0o444)
     p = run("apply", ".", cwd=tmp_path)
-    assert_bad_row(p, tmp_path, bad, BUGGY.encode(), None, "read-only; not written")
-    assert bad.stat().st_mode & 0o777 == 0o444
-    assert "bad.py:10:31: TRN001" in p.stdout.decode(), "the finding it could not fix is still reported"
+    assert p.returncode == 0, (p.returncode, p.stderr.decode(), p.stdout.decode())
+    assert ro.read_text() == FIXED and (tmp_path / "good.py").read_text() == FIXED
+    assert ro.stat().st_mode & 0o777 == 0o444
+    assert temp_files(tmp_path) == []
+
+
+def test_read_only_file_under_apply(tmp_path):
+    """A user who may not write the file: refused, named, untouched, its finding still reported."""
+    prefix = as_nobody()
+    if prefix:  # a folder nobody can reach (not under root's 0700 pytest folder) and own, with good.py
+        tmp_path = Path(tempfile.mkdtemp(prefix="trainfix-nobody-"))
+    try:
+        make(tmp_path, "good.py", BUGGY)
+        bad = make(tmp_path, "bad.py", BUGGY)
+        os.chmod(bad, 0o444)
+        if prefix:
+            for path in (tmp_path, tmp_path / "good.py"):
+                os.chown(path, NOBODY, NOBODY)
+        p = run("apply", ".", cwd=tmp_path, prefix=prefix)
+        assert_bad_row(p, tmp_path, bad, BUGGY.encode(), None, "read-only; not written")
+        assert bad.stat().st_mode & 0o777 == 0o444
+        assert "bad.py:10:31: TRN001" in p.stdout.decode(), "the finding it could not fix is still reported"
+    finally:
+        if prefix:
+            shutil.rmtree(tmp_path)
 
 
 def unprivileged() -> list[str]:

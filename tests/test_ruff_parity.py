@@ -357,7 +357,7 @@ def test_the_gitlab_snippet_runs_locally(tmp_path):
     job = yaml.safe_load((ROOT / "ci" / "gitlab-ci.yml").read_text())["trainfix"]
     write(tmp_path / "train.py", BUGGY)
     codes = []
-    for command in job["script"][1:]:  # after `pip install trainfix`
+    for command in job["script"][1:]:  # after the `pip install` of trainfix
         argv = command.split()
         assert argv[0] == "trainfix"
         codes.append(subprocess.run([trainfix_exe(), *argv[1:]], cwd=tmp_path, capture_output=True).returncode)

@@ -1,13 +1,14 @@
 """Remembers what each unchanged file reported, so an unchanged tree re-checks in a stat pass.
 
-One JSON file per (trainfix version, effective settings) under
+One JSON file per (trainfix version, fingerprint of its source, effective settings) under
 `<project root>/.trainfix_cache/`; an entry is `path -> [size, mtime_ns, sha256]`
 for a file with nothing to report, plus its findings for one with findings, plus
 the (path, size, mtime_ns) of every other project module its analysis read (a
 changed `models.py` re-analyses the `train.py` that imports it). An
 entry is used when size and mtime still match, or when only the mtime moved and
 the content hash still matches (a checkout that rewrote the same bytes). A
-version bump or a settings change selects another file, so a stale entry is never
+version bump, a change to trainfix's own source (an editable install whose rule
+was edited) or a settings change selects another file, so a stale entry is never
 used. Files with errors are never cached; entries of deleted files are dropped. Findings are served only to runs that
 write nothing and need no file text (apply, --diff and SARIF analyse again).
 Plain JSON, never pickle: a cache folder committed to a repository must not be
@@ -29,11 +30,26 @@ DIRNAME = ".trainfix_cache"
 FORMAT = 3  # entries may carry the stamps of the project modules a file's findings depend on
 
 
+@functools.lru_cache(maxsize=1)
+def source_fingerprint() -> str:
+    """The path, size and mtime of every module of the installed package: computed once per
+    run (a stat of a few dozen files), it changes whenever trainfix's own code does."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    stamps = []
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                stamps.append((os.path.relpath(os.path.join(folder, name), package), st.st_size, st.st_mtime_ns))
+    return hashlib.sha256(repr(stamps).encode()).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=64)
 def settings_key(config: Config) -> str:
     relevant = (config.train_functions, config.eval_functions, config.predict_functions, config.model_factories,
                 config.select, config.ignore)
-    return hashlib.sha256(repr((__version__, FORMAT, relevant)).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((__version__, FORMAT, source_fingerprint(), relevant)).encode()).hexdigest()[:16]
 
 
 def project_root(start: Path) -> Path:

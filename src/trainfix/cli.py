@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import KNOWN_CODES, Config, ConfigError, has_table, load_pyproject, parse_override
+from .config import KNOWN_CODES, Config, ConfigError, Resolver, load_pyproject, parse_override
 from .config import OUTPUT_FORMATS as FORMATS
-from .report import FileOutcome, Report, unified_diff
+from .report import NO_FILES, FileOutcome, Report, unified_diff
 
 PROGRESS_MIN_FILES = 20  # a progress bar only for runs longer than a glance
 
@@ -89,9 +89,14 @@ def fix_options(fn):
 
 class Cli(click.Group):
     def parse_args(self, ctx, args):
-        # `trainfix --check PATHS` is the same as `trainfix check PATHS`
-        if "--check" in args:
-            args = [a for a in args if a != "--check"]
+        # `trainfix --check PATHS` is the same as `trainfix check PATHS`; `--check` anywhere
+        # (before a `--`) means check, so with `apply` it is an error, never a write
+        end = args.index("--") if "--" in args else len(args)
+        if "--check" in args[:end]:
+            args = [a for a in args[:end] if a != "--check"] + args[end:]
+            if "apply" in args[:end] and not any(a in self.commands for a in args[:args.index("apply")]):
+                raise click.UsageError("`--check` writes nothing and `apply` writes fixes: use `trainfix check` "
+                                       "(with `--diff` to see the fixes) or `trainfix apply`", ctx)
             if not args or args[0] not in self.commands:
                 args = ["check", *args]
         return super().parse_args(ctx, args)
@@ -210,21 +215,13 @@ def _settings(base: Config, kw: dict) -> Config:
 
 
 class Settings:
-    """Config per folder: the nearest [tool.trainfix] upward, with the CLI's overrides."""
+    """Config per file or folder, from the one resolver (`config.Resolver`), with the CLI's overrides."""
 
     def __init__(self, kw: dict):
         self.kw = kw
-        self._nearest: dict[str, Path | None] = {}  # folder -> its pyproject.toml with [tool.trainfix]
+        self.resolver = Resolver()
         self._configs: dict[Path | None, Config] = {}
         self.file, self.overrides = _config_args(kw.get("config_args", ()))
-
-    def _find(self, folder: str) -> Path | None:
-        if folder not in self._nearest:
-            candidate = Path(folder, "pyproject.toml")
-            parent = os.path.dirname(folder)
-            self._nearest[folder] = candidate if has_table(candidate) else \
-                (self._find(parent) if parent != folder else None)
-        return self._nearest[folder]
 
     def for_path(self, path: Path | str, is_file: bool = False) -> Config:
         # one lookup per folder, shared by its files and sub-folders; `--config FILE` replaces the lookup
@@ -232,11 +229,7 @@ class Settings:
             if None not in self._configs:
                 self._configs[None] = _settings(load_pyproject(self.file, self.overrides), self.kw)
             return self._configs[None]
-        if is_file:
-            pyproject = self._find(os.path.dirname(os.path.abspath(path)))
-        else:
-            full = os.path.abspath(path)
-            pyproject = self._find(full if os.path.isdir(full) else os.path.dirname(full))
+        pyproject = self.resolver.find(path, True if is_file else None)
         if pyproject not in self._configs:
             self._configs[pyproject] = _settings(load_pyproject(pyproject, self.overrides), self.kw)
         return self._configs[pyproject]
@@ -274,7 +267,7 @@ def _start(kw: dict, stdin_filename: str | None, output_format: str | None):
         _codes(kw["select"])
         _codes(kw["ignore"])
         _codes(kw.get("extend_select"))
-        base = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
+        base = settings.for_path(stdin_filename, is_file=True) if stdin_filename else settings.for_path(Path.cwd())
     except (ConfigError, click.BadParameter) as exc:
         click.echo(f"trainfix: error: {exc}", err=True)
         return None
@@ -295,7 +288,7 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
     report = Report(mode, diff=diff, unsafe=base.unsafe_fixes)
     write = mode == "apply" and not diff
     paths = paths or (Path("."),)
-    from .runner import process_text, run_files
+    from .runner import process_stdin, run_files
 
     def files():
         for path, config, shown in _targets(paths, settings, report, stdin_filename):
@@ -306,7 +299,8 @@ def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | No
             if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
                 new = None
             else:
-                outcome, new = process_text(stdin_filename or "-", raw, config, config.unsafe_fixes, stdin_filename)
+                outcome, new = process_stdin(stdin_filename or "-", raw, config, config.unsafe_fixes,
+                                             render=write, path=stdin_filename)
                 outcome.written = write and new is not None  # the fixed text goes to stdout
                 report.add(outcome)
             if write:
@@ -380,11 +374,6 @@ def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: boo
     return 2 if report.errors else 0
 
 
-def _stdin_path(stdin_filename: str) -> Path:
-    path = Path(stdin_filename)
-    return path if path.exists() else path.parent
-
-
 def _discovery(discoveries: dict, config: Config):
     from .files import Discovery
 
@@ -400,7 +389,8 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
     for given in paths:
         if str(given) == "-":
             try:
-                config = settings.for_path(_stdin_path(stdin_filename) if stdin_filename else Path.cwd())
+                config = settings.for_path(stdin_filename, is_file=True) if stdin_filename else \
+                    settings.for_path(Path.cwd())
             except ConfigError as exc:
                 report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
                 continue
@@ -410,7 +400,7 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             yield given, config.for_file(stdin_filename) if config and stdin_filename else config, None
             continue
         try:
-            config = settings.for_path(given if given.exists() else given.parent)
+            config = settings.for_path(given)
         except ConfigError as exc:
             report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: {exc}"))
             continue
@@ -419,6 +409,8 @@ def _targets(paths, settings: Settings, report: Report, stdin_filename: str | No
             continue
         discovery = _discovery(discoveries, config)
         if given.is_dir():
+            if config.force_exclude and discovery.is_excluded(given, is_dir=True):
+                continue
             for path, shown in discovery.walk(given, _shown(given)):
                 try:
                     own = settings.for_path(path, is_file=True)
@@ -443,6 +435,8 @@ def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool
            stdin_apply: bool, output_file: Path | None = None, fix_only: bool = False) -> None:
     for o in report.errors:
         click.echo(o.error, err=True)
+    if not report.outcomes and (quiet or (fmt != "text" and not stdin_apply)):
+        click.echo(f"trainfix: warning: {NO_FILES}", err=True)  # the summary that would say so is not shown
     if diff:
         _print_diff(report)
     if stdin_apply:

@@ -6,6 +6,7 @@ and wrong types are errors that name the key (the CLI turns them into exit 2).
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,17 +166,48 @@ def from_table(table: dict, source: Path | None = None) -> Config:
     return Config(source=source, **values)
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml upward from `start` that has a [tool.trainfix] table."""
-    start = start.resolve()
-    for folder in [start, *start.parents] if start.is_dir() else list(start.parents):
-        if has_table(folder / "pyproject.toml"):
-            return folder / "pyproject.toml"
-    return None
+class Resolver:
+    """The one way a path finds its configuration, used by the command line (walks, named
+    files, stdin), the LibCST codemods and `load`: the nearest `pyproject.toml` with a
+    `[tool.trainfix]` table in the path's folder or above. The path is made absolute but its
+    symlinks are not resolved: a file is configured where it is named (as ruff does), so a
+    link is checked under the project that holds the link. Lookups are remembered per folder."""
+
+    def __init__(self) -> None:
+        self._nearest: dict[str, Path | None] = {}  # folder -> its pyproject.toml with [tool.trainfix]
+        self._configs: dict[Path | None, Config] = {}
+
+    def _in_folder(self, folder: str) -> Path | None:
+        if folder not in self._nearest:
+            candidate = Path(folder, "pyproject.toml")
+            parent = os.path.dirname(folder)
+            self._nearest[folder] = candidate if has_table(candidate) else \
+                (self._in_folder(parent) if parent != folder else None)
+        return self._nearest[folder]
+
+    def find(self, path: str | os.PathLike, is_file: bool | None = None) -> Path | None:
+        """The pyproject.toml that applies to `path`: a folder's own, a file's folder's (a path
+        that is not a folder counts as a file; `is_file` saves the check)."""
+        full = os.path.abspath(os.fspath(path))
+        if is_file is None:
+            is_file = not os.path.isdir(full)
+        return self._in_folder(os.path.dirname(full) if is_file else full)
+
+    def config(self, path: str | os.PathLike, is_file: bool | None = None) -> Config:
+        pyproject = self.find(path, is_file)
+        if pyproject not in self._configs:
+            self._configs[pyproject] = load_pyproject(pyproject)
+        return self._configs[pyproject]
 
 
-def has_table(candidate: Path) -> bool:
+def find_pyproject(start: str | os.PathLike) -> Path | None:
+    """The nearest pyproject.toml upward from `start` (a file or folder) that has a [tool.trainfix] table."""
+    return Resolver().find(start)
+
+
+def has_table(candidate: str | os.PathLike) -> bool:
     """`candidate` is a readable pyproject.toml with a [tool.trainfix] table."""
+    candidate = Path(candidate)
     if not candidate.is_file():
         return False
     tomllib = _toml()
@@ -186,18 +218,19 @@ def has_table(candidate: Path) -> bool:
     return "trainfix" in data.get("tool", {})
 
 
-def load(path: Path) -> Config:
+def load(path: str | os.PathLike) -> Config:
     """Config for files under `path` (a file or folder): the nearest table upward, else defaults."""
-    return load_pyproject(find_pyproject(path))
+    return Resolver().config(path)
 
 
-def load_pyproject(pyproject: Path | None, overrides: dict | None = None) -> Config:
+def load_pyproject(pyproject: str | os.PathLike | None, overrides: dict | None = None) -> Config:
     """The Config a found pyproject.toml (or None: defaults) sets, with `--config key=value` overrides on top."""
+    pyproject = Path(pyproject) if pyproject is not None else None
     table = read_table(pyproject) if pyproject is not None else {}
     return from_table({**table, **(overrides or {})}, pyproject)
 
 
-def read_table(path: Path) -> dict:
+def read_table(path: str | os.PathLike) -> dict:
     """The `[tool.trainfix]` table of a pyproject.toml, or the whole of any other TOML file (`trainfix.toml`)."""
     tomllib = _toml()
     try:

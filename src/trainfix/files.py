@@ -55,13 +55,14 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
     """Temp file in the same folder + os.replace; mode bits kept; refuses if the file changed meanwhile.
 
     A symlink is followed: its target is rewritten and the link stays a link.
-    A file without write permission (for anyone, so root too) is refused, not replaced.
+    A file the running user may not write (`os.access(path, os.W_OK)`: its mode bits, or
+    root's override) is refused, not replaced; a writable one keeps its mode bits, 0444 included.
     """
     import tempfile
 
     path = Path(os.path.realpath(path))
     st = path.stat()
-    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+    if not os.access(path, os.W_OK):
         raise SourceError("file is read-only; not written")
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -129,6 +130,31 @@ def _spec(lines):
     return pathspec.PathSpec.from_lines(style, lines)
 
 
+class _Unignoring:
+    """A .gitignore above a folder named on the command line, less the patterns that ignore
+    that folder (or a folder between them): git never descends into an ignored folder, but
+    the user asked for this one. Its other patterns (`*_pb2.py`) still apply below it."""
+
+    def __init__(self, patterns: list):
+        self.patterns = patterns
+
+    @classmethod
+    def of(cls, spec, folder: str, top: str):
+        if top == folder or not spec.match_file(top[len(folder) + 1:] + "/"):
+            return spec  # the named folder is not ignored: the .gitignore as it is
+        parts = top[len(folder) + 1:].split(os.sep)
+        named = ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+        return cls([p for p in spec.patterns
+                    if p.include is not None and not any(p.match_file(r) is not None for r in named)])
+
+    def match_file(self, rel: str) -> bool:
+        ignored = False
+        for pattern in self.patterns:  # the last matching pattern decides, as in git
+            if pattern.match_file(rel) is not None:
+                ignored = pattern.include
+        return ignored
+
+
 class Discovery:
     """Walks folders honouring .gitignore files and exclude patterns."""
 
@@ -180,26 +206,29 @@ class Discovery:
                 return chain
         return []
 
-    def is_excluded(self, path: Path) -> bool:
-        """For explicitly named files under --force-exclude."""
+    def is_excluded(self, path: Path, is_dir: bool = False) -> bool:
+        """For explicitly named files and folders under --force-exclude."""
         real = path.absolute()
+        suffix = "/" if is_dir else ""
         chain = self._ancestor_chain(real)
         # folder names count from the repository root, else the project root or the current folder
         top = next((p for p in real.parents if (p / ".git").exists()), None)
         if top is None:
             roots = [Path(self.root)] if self.root is not None else []
             top = next((r for r in [*roots, Path.cwd()] if real.is_relative_to(r)), real.parent)
-        if any(p.name in DEFAULT_EXCLUDES for p in real.parents if p.is_relative_to(top) and p != top):
+        folders = [real] if is_dir else []
+        if any(p.name in DEFAULT_EXCLUDES for p in [*folders, *real.parents] if p.is_relative_to(top) and p != top):
             return True
         if self.user_exclude is not None:
             base = Path(self.root) if self.root is not None and real.is_relative_to(self.root) else top
-            rel = real.relative_to(base).as_posix() if real.is_relative_to(base) else real.name
+            rel = real.relative_to(base).as_posix() + suffix if real.is_relative_to(base) else real.name + suffix
             # a pattern naming a folder (`legacy/`) excludes the files under it, as in a walk
             rels = [rel] + [p.relative_to(base).as_posix() + "/" for p in real.parents
                             if p.is_relative_to(base) and p != base]
-            if any(self.user_exclude.match_file(r) for r in rels) or self.user_exclude.match_file(real.name):
+            if any(self.user_exclude.match_file(r) for r in rels) or \
+                    self.user_exclude.match_file(real.name + suffix):
                 return True
-        return any(spec.match_file(real.relative_to(folder).as_posix())
+        return any(spec.match_file(real.relative_to(folder).as_posix() + suffix)
                    for folder, spec in ((Path(f), sp) for f, sp in chain) if real.is_relative_to(folder))
 
     def walk(self, root: Path, shown_root: str | None = None):
@@ -207,7 +236,9 @@ class Discovery:
         (a folder or file reached through a symlink is not checked twice). Paths are plain
         strings: a run walks thousands of files, and most are only read once."""
         top = str(Path(root).absolute())
-        chain = self._ancestor_chain(Path(top))
+        # a folder named on the command line is walked even if a .gitignore above it lists it:
+        # that .gitignore's other patterns still apply to the files below
+        chain = [(folder, _Unignoring.of(spec, folder, top)) for folder, spec in self._ancestor_chain(Path(top))]
         shown = str(root) if shown_root is None else shown_root
         try:
             st = os.stat(top)

@@ -196,8 +196,8 @@ def sarif_log(report: Report, root: Path | None = None) -> dict:
         properties = {}
         if f.fix is not None:
             properties["fixApplicability"] = f.fix.applicability
-        if cell is not None:
-            properties["cell"] = cell
+        if cell is not None:  # where the call is within the notebook as Jupyter shows it
+            properties.update(cell=cell, cellLine=line, cellColumn=col)
         if properties:
             result["properties"] = properties
         results.append(result)

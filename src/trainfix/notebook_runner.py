@@ -37,24 +37,36 @@ def _error(shown: str, exc: NotebookError | SourceError, nb: Notebook | None = N
 
 def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe: bool, write: bool,
                      digest: str) -> FileOutcome:
+    from .runner import write_file
+
+    outcome, new_raw = notebook_text(shown, raw, config, unsafe, render=write, path=path)
+    if new_raw is not None and write:
+        write_file(outcome, path, new_raw, digest)
+    return outcome
+
+
+def notebook_text(shown: str, raw: bytes, config: Config, unsafe: bool, render: bool,
+                  path=None) -> tuple[FileOutcome, bytes | None]:
+    """Analyse a notebook's bytes; with `render`, the fixed notebook's bytes (None when unchanged),
+    else the diff of the .ipynb text in the outcome. Writes nothing (stdin uses it too)."""
     from .engine import fix_source
-    from .runner import dependency_stamps, take_findings, write_file
+    from .runner import dependency_stamps, take_findings
 
     outcome = FileOutcome(shown)
     if not may_have_findings_bytes(raw, config):
-        return outcome
+        return outcome, None
     nb = None
     try:
         nb = parse_notebook(raw)
         result = fix_source(nb.source, config=config, unsafe=unsafe, path=path)
         # one rewrite of the JSON: the file for apply, the diff of the file otherwise
-        new_raw = nb.render(result.new_source) if result.changed and write else None
-        diff = nb.diff(result.new_source, f"a/{shown}", f"b/{shown}") if result.changed and not write else None
+        new_raw = nb.render(result.new_source) if result.changed and render else None
+        diff = nb.diff(result.new_source, f"a/{shown}", f"b/{shown}") if result.changed and not render else None
     except NotPythonNotebookError:
-        return outcome  # an R or Julia notebook has no Keras code to check
+        return outcome, None  # an R or Julia notebook has no Keras code to check
     except (NotebookError, SourceError) as exc:
         outcome.error = _error(shown, exc, nb)
-        return outcome
+        return outcome, None
     lines = {f.line for f in result.findings} | {f.end_line for f in result.findings} | \
         {s.call.lineno for s in result.skipped}
     points = {(f.line, f.column) for f in result.findings} | {(f.end_line, f.end_column) for f in result.findings}
@@ -62,9 +74,7 @@ def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe:
     take_findings(outcome, result)
     outcome.dependencies, outcome.volatile = dependency_stamps(result), result.whole_project
     if not result.changed:
-        return outcome
+        return outcome, None
     outcome.old, outcome.new = result.source, result.new_source
     outcome.diff_text = diff
-    if write:
-        write_file(outcome, path, new_raw, digest)
-    return outcome
+    return outcome, new_raw

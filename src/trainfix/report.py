@@ -32,6 +32,9 @@ class FileOutcome:
         return self.new != self.old
 
 
+NO_FILES = "No files were checked: no .py, .pyi or .ipynb file under the paths given, or all of them are excluded."
+
+
 @dataclass
 class Report:
     mode: str  # apply | check
@@ -101,31 +104,39 @@ class Report:
         return lines
 
     def summary(self) -> str:
+        """One line; it never says "passed" or "nothing to fix" for a run that failed on a file or read none."""
         remaining = self.remaining()
         fixed = sum(1 for o in self.outcomes for f in o.findings if f.applied and o.written)
         hidden = sum(1 for _, f in remaining if f.fix is not None and f.fix.applicability == "unsafe" and not self.unsafe)
-        fixable = sum(1 for _, f in remaining if self.fixable(f))
+        fixable = [f for _, f in remaining if self.fixable(f)]
+        errors = len(self.errors)
+        checked = len(self.outcomes) - errors
         parts = []
-        if self.mode == "apply" and not self.diff:
+        if not checked:
+            parts.append(NO_FILES if not errors else "No files were checked.")
+        elif self.mode == "apply" and not self.diff:
             files = sum(1 for o in self.outcomes if o.written)
             parts.append(f"Fixed {fixed} finding{'s' * (fixed != 1)} in {files} file{'s' * (files != 1)}.")
             if remaining:
                 parts.append(f"{len(remaining)} remaining.")
-            elif not fixed:
+            elif not fixed and not errors:
                 parts.append("Nothing to fix.")
         else:
             total = len(remaining)
             if total:
                 parts.append(f"Found {total} finding{'s' * (total != 1)}.")
                 if fixable:
-                    parts.append(f"[*] {fixable} fixable with `trainfix apply`.")
+                    # the command that fixes that many: unsafe ones need the flag
+                    flag = " --unsafe-fixes" if any(f.fix.applicability == "unsafe" for f in fixable) else ""
+                    parts.append(f"[*] {len(fixable)} fixable with `trainfix apply{flag}`.")
+            elif errors:
+                parts.append(f"No findings in the {checked} file{'s' * (checked != 1)} checked.")
             else:
                 parts.append("All checks passed!")
         if hidden:
             parts.append(f"{hidden} more fix{'es' * (hidden != 1)} available with `--unsafe-fixes`.")
-        if self.errors:
-            n = len(self.errors)
-            parts.append(f"{n} file{'s' * (n != 1)} could not be processed.")
+        if errors:
+            parts.append(f"{errors} file{'s' * (errors != 1)} could not be processed.")
         return " ".join(parts)
 
     def json_records(self) -> list[dict]:

@@ -81,6 +81,16 @@ def dependency_stamps(result) -> tuple:
     return tuple(stamps)
 
 
+def process_stdin(shown: str, raw: bytes, config: Config, unsafe: bool, render: bool,
+                  path=None) -> tuple[FileOutcome, bytes | None]:
+    """Source read from `-`: a notebook when its `--stdin-filename` ends in `.ipynb`, else Python."""
+    if shown.endswith(".ipynb"):
+        from .notebook_runner import notebook_text
+
+        return notebook_text(shown, raw, config, unsafe, render, path)
+    return process_text(shown, raw, config, unsafe, path)
+
+
 def take_findings(outcome: FileOutcome, result) -> None:
     """Findings and skipped calls as plain data (no syntax trees), so outcomes cross processes cheaply."""
     for finding in [*result.findings, *result.remaining]:
