@@ -42,3 +42,35 @@ def run_trainfix():
                               env=env)
 
     return run
+
+
+# -- the e2e summary table (rows come from tests/e2e's `e2e_results` fixture) ------------------------
+# Here rather than in tests/e2e/conftest.py: this file is loaded also by the process that reports a
+# parallel (pytest-xdist) run, which collects no tests itself.
+E2E_ROW = "trainfix-e2e-row"
+_LABELS = ("(before)", "(after)", "(inverted fix)")
+
+
+class _E2ESummary:
+    def __init__(self):
+        self.rows: list[str] = []
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call":
+            self.rows.extend(value for name, value in report.user_properties if name == E2E_ROW)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.rows:
+            return
+        terminalreporter.section("trainfix e2e: measured statistics")
+        versions = [row for row in dict.fromkeys(self.rows) if row.startswith("versions: ")]
+        figures = [row for row in self.rows if not row.startswith("versions: ")]
+        # one script's rows together, in the order before, after, inverted, whatever order the tests ran in
+        figures.sort(key=lambda row: (row.split()[0], [label in row for label in _LABELS].index(True)
+                                      if any(label in row for label in _LABELS) else 3))
+        for row in versions + figures:
+            terminalreporter.write_line(row)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_E2ESummary(), "trainfix-e2e-summary")

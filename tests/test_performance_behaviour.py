@@ -3,6 +3,7 @@ import ast
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 from trainfix.analysis.contexts import analyze
 from trainfix.cache import Cache
 from trainfix.config import Config
+from trainfix.errors import SourceError
 from trainfix.engine import may_have_findings, may_have_findings_bytes
 
 
@@ -341,3 +343,61 @@ def test_entries_of_deleted_files_leave_the_cache(tmp_path, run_trainfix):
     assert run_trainfix("check", "--cache", "new.py", cwd=tmp_path).returncode == 0  # a run over one file
     [table] = (tmp_path / ".trainfix_cache").glob("*.json")
     assert sorted(os.path.basename(n) for n in json.loads(table.read_text())) == ["keep.py", "new.py"]
+
+
+PIECES_HAZARDS = [
+    # cuts land before lines that start in column 0; each of these lines is inside a statement
+    'DOC = """\nclass NotCode:\n    pass\n"""\n',
+    "VALUES = [\n1,\n2,\n]\n",
+    "TOTAL = 1 + \\\n2\n",
+    "@decorator\ndef f():\n    pass\n",
+    "if flag:\n    x = 1\nelse:\n    x = 2\n",
+    "try:\n    pass\nexcept ValueError:\n    pass\nfinally:\n    pass\n",
+    "def g():\n    a = 1\n# a comment in column 0\n    return a\n",
+    "S = 'one \\\ntwo'\n",
+    "x = f'{1 +\n2}'\n" if sys.version_info >= (3, 12) else "x = (1 +\n2)\n",
+]
+
+
+def _parse_counting(monkeypatch):
+    """engine.parse with tiny pieces; returns it and the list of the lengths of the texts ast.parse got."""
+    import trainfix.engine as engine
+
+    monkeypatch.setattr(engine, "PIECE_CHARS", 40)  # cut (or try to) before nearly every top-level line
+    calls = []
+    real = engine._ast_parse
+    monkeypatch.setattr(engine, "_ast_parse", lambda t: calls.append(len(t)) or real(t))
+    return engine.parse, calls
+
+
+def _same_tree(tree, text):
+    assert ast.dump(tree, include_attributes=True) == ast.dump(ast.parse(text), include_attributes=True)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "mixed"])
+def test_a_module_parsed_in_pieces_is_the_module_parsed_whole(monkeypatch, newline):
+    """engine.parse cuts big modules into pieces to bound the parser's memory: the tree must be
+    exactly ast.parse's, every position included."""
+    parse, calls = _parse_counting(monkeypatch)
+    text = "\n".join((case / "before.py").read_text() for case in PLAIN_CASES)
+    # mixed: a lone \r ends some lines (Python counts it as a newline)
+    text = text.replace(":\n", ":\r") if newline == "mixed" else text.replace("\n", newline)
+    _same_tree(parse(text), text)
+    assert len(calls) > 20 and len(text) not in calls  # in pieces, never whole
+
+
+@pytest.mark.parametrize("hazard", PIECES_HAZARDS)
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_cut_inside_a_statement_falls_back_to_the_whole_module(monkeypatch, hazard, newline):
+    """A line in column 0 inside a statement is no place to cut: the module is parsed whole, with
+    the same tree, or the same error as ast.parse."""
+    parse, calls = _parse_counting(monkeypatch)
+    clean = "\n".join((case / "before.py").read_text() for case in PLAIN_CASES[:4])
+    text = (clean + "\n\n" + hazard + "\n\n" + clean).replace("\n", newline)
+    _same_tree(parse(text), text)
+    broken = text + newline + "def broken(:" + newline + "    pass" + newline
+    with pytest.raises(SourceError) as piecewise:
+        parse(broken)
+    with pytest.raises(SyntaxError) as whole:
+        ast.parse(broken)
+    assert (piecewise.value.line, piecewise.value.reason) == (whole.value.lineno, f"syntax error: {whole.value.msg}")

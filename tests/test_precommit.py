@@ -1,10 +1,12 @@
 """The two hooks of .pre-commit-hooks.yaml, run by the real pre-commit against this checkout.
 
-`pre-commit try-repo <checkout> HOOK --all-files` clones the checkout (with its
-uncommitted changes to tracked files, when there are any), builds the hook's
-virtualenv with pip (network to the package index) and runs the hook in a
-temporary git repository. try-repo builds that environment in its own
-temporary store on every call, so this module keeps to three runs.
+As `pre-commit try-repo <checkout> HOOK --all-files` does, the checkout is cloned
+(with its uncommitted changes to tracked files, when there are any: pre-commit's
+own try-repo code makes that clone) and each test runs `pre-commit run
+--all-files` in a temporary git repository with a config naming that clone and
+commit. pre-commit builds the hook's virtualenv with pip (network to the package
+index) once, in a store shared by this module's tests; try-repo would build it in
+a new temporary store on every call.
 """
 import os
 import shutil
@@ -28,13 +30,24 @@ def _is_work_tree_root(path: Path) -> bool:
     return p.returncode == 0 and Path(p.stdout.strip()).resolve() == path.resolve()
 
 
-pytestmark = pytest.mark.skipif(not _is_work_tree_root(ROOT), reason="the checkout is not a git work tree")
+pytestmark = [
+    pytest.mark.skipif(not _is_work_tree_root(ROOT), reason="the checkout is not a git work tree"),
+    pytest.mark.xdist_group("pre-commit"),  # one process, one store: the hook environment is built once
+]
 
 
 @pytest.fixture(scope="module")
 def pre_commit_home(tmp_path_factory):
-    """Keep pre-commit's store out of the user's home (try-repo itself uses a temporary one)."""
+    """pre-commit's store for this module (not the user's home): the hook environment is built once."""
     return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory):
+    """(repository, commit) of this checkout as try-repo sees it, uncommitted changes included."""
+    from pre_commit.commands.try_repo import _repo_ref  # try-repo's own clone of a checkout
+
+    return _repo_ref(str(tmp_path_factory.mktemp("hook-repo")), str(ROOT), None)
 
 
 @pytest.fixture
@@ -50,17 +63,23 @@ def project(tmp_path):
     return tmp_path
 
 
-def try_repo(hook: str, cwd: Path, home: Path):
+def run_hook(hook: str, cwd: Path, home: Path, hook_repo):
+    """`pre-commit run HOOK --all-files` with the checkout's hooks, as try-repo runs them."""
+    import yaml
+
+    repo, rev = hook_repo
+    config = home / f"config-{hook}.yaml"
+    config.write_text(yaml.safe_dump({"repos": [{"repo": repo, "rev": rev, "hooks": [{"id": hook}]}]}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRE_COMMIT", "GIT_"))}
     env.update(PRE_COMMIT_HOME=str(home), PRE_COMMIT_COLOR="never", NO_COLOR="1")
-    p = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files"],
+    p = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--config", str(config), hook, "--all-files"],
                        cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
     p.output = p.stdout + p.stderr
     return p
 
 
-def test_autofix_hook_fixes_then_passes(project, pre_commit_home):
-    first = try_repo("trainfix", project, pre_commit_home)
+def test_autofix_hook_fixes_then_passes(project, pre_commit_home, hook_repo):
+    first = run_hook("trainfix", project, pre_commit_home, hook_repo)
     assert first.returncode == 1, first.output
     assert "trainfix (fix training flags)" in first.output and "Failed" in first.output
     assert "files were modified by this hook" in first.output
@@ -73,15 +92,15 @@ def test_autofix_hook_fixes_then_passes(project, pre_commit_home):
     # pre-commit names the excluded file too; --force-exclude keeps the config's exclude in force
     assert (project / "vendored" / "upstream.py").read_text() == BUGGY
 
-    second = try_repo("trainfix", project, pre_commit_home)
+    second = run_hook("trainfix", project, pre_commit_home, hook_repo)
     assert second.returncode == 0, second.output
     assert "Passed" in second.output
     assert (project / "train.py").read_text() == fixed
     assert (project / "nb.ipynb").read_bytes() == notebook
 
 
-def test_check_hook_fails_without_touching_files(project, pre_commit_home):
-    p = try_repo("trainfix-check", project, pre_commit_home)
+def test_check_hook_fails_without_touching_files(project, pre_commit_home, hook_repo):
+    p = run_hook("trainfix-check", project, pre_commit_home, hook_repo)
     assert p.returncode == 1, p.output
     assert "trainfix (check training flags)" in p.output and "Failed" in p.output
     assert "files were modified" not in p.output

@@ -62,9 +62,54 @@ def _ast_parse(text: str) -> ast.Module:
         return ast.parse(text)
 
 
+# A line that may start a top-level statement: column 0, not a comment, a closing bracket or a clause
+# that continues a statement. Inside a string or brackets it starts none: see _parse_in_pieces.
+_TOP_LEVEL_LINE = re.compile(r"^(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]", re.M)
+PIECE_CHARS = 64 * 1024
+
+
+def _parse_in_pieces(text: str) -> ast.Module:
+    """The tree ast.parse(text) returns, built from pieces of at least PIECE_CHARS cut before top-level lines.
+
+    CPython's parser holds its own copy of the whole tree (an arena) while it builds the Python
+    objects: parsing a 3 MB module whole peaks at twice the memory of the tree it returns. Pieces
+    parsed one after another free each arena before the next. Each piece is preceded by as many
+    newlines as the text before it holds, so every position in the tree is the one in `text`.
+    A cut inside a statement (a string, brackets, a backslash continuation, a decorator) leaves a
+    piece that does not parse: then the rest of the text is parsed as one piece. Only pieces that
+    parse are used, each starts where the one before ended, and a piece that starts inside a
+    statement never parses; a text that does not parse is parsed whole, so errors and trees are
+    exactly those of ast.parse(text).
+    """
+    if len(text) < 2 * PIECE_CHARS or "barry_as_FLUFL" in text:  # that future import changes the grammar
+        return _ast_parse(text)
+    cuts = [0]
+    for m in _TOP_LEVEL_LINE.finditer(text, PIECE_CHARS):
+        if m.start() - cuts[-1] >= PIECE_CHARS and len(text) - m.start() >= PIECE_CHARS // 2:
+            cuts.append(m.start())
+    if len(cuts) == 1:
+        return _ast_parse(text)
+    cuts.append(len(text))
+    body: list[ast.stmt] = []
+    lines = 0
+    try:
+        for start, end in zip(cuts, cuts[1:]):
+            piece = text[start:end]
+            try:
+                body += _ast_parse("\n" * lines + piece).body
+            except (SyntaxError, ValueError, MemoryError):
+                body += _ast_parse("\n" * lines + text[start:]).body  # the cut was inside a statement
+                break
+            lines += piece.count("\n") + piece.count("\r") - piece.count("\r\n")
+    except (SyntaxError, ValueError, MemoryError):
+        del body
+        return _ast_parse(text)
+    return ast.Module(body=body, type_ignores=[])
+
+
 def parse(text: str) -> ast.Module:
     try:
-        return _ast_parse(text)
+        return _parse_in_pieces(text)
     except SyntaxError as exc:
         raise SourceError(f"syntax error: {exc.msg}", exc.lineno, exc.offset) from None
     except RecursionError:
@@ -252,12 +297,12 @@ def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Modul
     `old_tree` and `old_index`, from the pass that found the fixes, are reused; the tree is consumed.
     """
     try:
-        new_tree = _ast_parse(new)
+        new_tree = _parse_in_pieces(new)
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
     again, _, new_index, _ = find(new, config, new_tree, project, module_key, imported)  # before the comparison strips `training` from new_tree
-    if not _same_but_training(old_tree or _ast_parse(old), old_index or LineIndex(old), new_tree,
+    if not _same_but_training(old_tree or _parse_in_pieces(old), old_index or LineIndex(old), new_tree,
                               new_index or LineIndex(new)):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")
     # (an unused suppression whose comment a `training` edit re-wrote is left for the next run)

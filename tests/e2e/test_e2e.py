@@ -29,12 +29,16 @@ summary table at the end of any run).
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +46,13 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-if os.environ.get("CI"):
-    # CI installs the e2e extra: a missing TensorFlow there is an error, never a skip.
-    import tensorflow  # noqa: F401
-else:
-    pytest.importorskip("tensorflow")
+# Looked up, not imported: the scripts import TensorFlow in their own processes (forkserver.py),
+# and a test process that imported it would pay ~4 s of CPU for nothing.
+if importlib.util.find_spec("tensorflow") is None:
+    if os.environ.get("CI"):
+        # CI installs the e2e extra: a missing TensorFlow there is an error, never a skip.
+        raise ImportError("tensorflow is not installed; CI runs the e2e tests with real TensorFlow")
+    pytest.skip("tensorflow is not installed", allow_module_level=True)
 
 E2E_DIR = Path(__file__).resolve().parent
 SCRIPTS_DIR = E2E_DIR / "scripts"
@@ -107,7 +113,8 @@ def _require(mods) -> None:
     # Only optional extras go here (tf_keras: Keras 2 is covered "where it
     # installs"); TensorFlow itself is checked at import time above.
     for mod in mods:
-        pytest.importorskip(mod, reason=f"{mod} is not installed (pip install tf-keras)")
+        if importlib.util.find_spec(mod) is None:  # looked up, not imported (see above)
+            pytest.skip(f"{mod} is not installed (pip install tf-keras)")
 
 
 def _tail(text: str, lines: int = 25) -> str:
@@ -115,15 +122,67 @@ def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(keep[-lines:])
 
 
+class ForkServer:
+    """Runs programs as forked children of one process that has imported TensorFlow (forkserver.py).
+
+    Every run is still a process of its own; only the ~4 s TensorFlow/Keras import is shared."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([sys.executable, str(E2E_DIR / "forkserver.py")], cwd=E2E_DIR, env=_env(),
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         text=True, bufsize=1)
+        return self.proc
+
+    def _reply(self, proc: subprocess.Popen, timeout: float | None) -> dict:
+        if timeout is not None:
+            ready, _, _ = select.select([proc.stdout], [], [], timeout)
+            if not ready:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the e2e fork server exited ({proc.poll()})")
+        return json.loads(line)
+
+    def run(self, argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+        proc = self._start()
+        with tempfile.TemporaryDirectory(prefix="e2e-run-") as tmp:
+            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            proc.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd), "stdout": str(out), "stderr": str(err)})
+                             + "\n")
+            proc.stdin.flush()
+            pid = self._reply(proc, 120)["pid"]
+            try:
+                code = self._reply(proc, timeout)["returncode"]
+            except subprocess.TimeoutExpired:
+                os.kill(pid, signal.SIGKILL)
+                self._reply(proc, None)
+                raise
+            return subprocess.CompletedProcess(argv, code, out.read_text(errors="replace"),
+                                               err.read_text(errors="replace"))
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+            self.proc = None
+
+
+FORK_SERVER = ForkServer()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fork_server():
+    yield
+    FORK_SERVER.close()
+
+
 def run_script(path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(path), *args],
-        cwd=path.parent,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
+    """`python SCRIPT ARGS` with tests/e2e on PYTHONPATH, in a process forked after the TensorFlow import."""
+    return FORK_SERVER.run([str(path), *args], path.parent, RUN_TIMEOUT)
 
 
 def probe(path: Path) -> dict:
@@ -287,8 +346,7 @@ def test_fix_changes_training_behaviour(script, fixed_copies, tmp_path, e2e_resu
     if before.get("tf_keras"):
         versions += f", tf_keras {before['tf_keras']}"
     print(f"\n[{script.name}] {versions}; trainfix edited lines {changed}")
-    if f"versions: {versions}" not in e2e_results:
-        e2e_results.insert(sum(r.startswith("versions: ") for r in e2e_results), f"versions: {versions}")
+    e2e_results.append(f"versions: {versions}")  # printed once, above the figures
     for label, m in (("before", before), ("after", after)):
         line = summary(f"{script.path.stem} ({label})", m)
         print(line)
