@@ -189,11 +189,8 @@ class Project:
         if text is None:
             return None
         self.read.add(key)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
+        tree = _parse(key, text)
+        if tree is None:
             return None
         scopes = ScopeTree(tree)
         return Module(key, scopes, Evidence(scopes, self.factories, project=self, module_key=key), text)
@@ -217,6 +214,25 @@ class Project:
         if len(rest) > 1:
             return None
         return describe(module, b)
+
+
+_PARSED: dict[tuple[str, str], ast.Module | None] = {}  # a run's other files import the same modules
+_PARSED_MAX = 256
+
+
+def _parse(key: str, text: str) -> ast.Module | None:
+    """The module's syntax tree, parsed once per run for every file that imports it (never mutated)."""
+    memo = (key, text)
+    if memo not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _PARSED[memo] = ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            _PARSED[memo] = None
+    return _PARSED[memo]
 
 
 def describe(module: Module, b) -> Symbol | None:
