@@ -111,7 +111,8 @@ def test_a_plain_class_instantiated_in_another_module_proves_nothing(tmp_path, r
     root = project(tmp_path, {"evaluate.py": evaluator})
     assert findings(run_trainfix, root) == [("evaluate.py", "TRN003", 9, "safe")]
     (root / "other.py").write_text("from evaluate import Evaluator\n\nEvaluator(len)\n")
-    assert findings(run_trainfix, root) == []
+    # a new importer is not among the modules evaluate.py's cached result read: see docs/project.md
+    assert findings(run_trainfix, root, "--no-cache") == []
 
 
 def test_a_training_function_in_another_module_follows_the_callers_model(tmp_path, run_trainfix):

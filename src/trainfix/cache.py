@@ -95,7 +95,7 @@ class Cache:
                 self._dirty.add(key)
         except OSError:
             return None
-        for dep, size, mtime_ns, _ in entry[4] if len(entry) > 4 else ():  # project modules it read
+        for dep, size, mtime_ns, _ in entry[4] if len(entry) > 4 and entry[4] else ():  # project modules read
             try:
                 st = os.stat(dep)
             except OSError:
@@ -109,26 +109,28 @@ class Cache:
             return None
         else:
             outcome = _outcome_from_json(shown, payload)
-        outcome.dependencies = tuple(tuple(d) for d in entry[4]) if len(entry) > 4 else ()
+        outcome.dependencies = tuple(tuple(d) for d in entry[4]) if len(entry) > 4 and entry[4] else ()
+        outcome.imported = len(entry) > 5 and entry[5]
         return outcome
 
     def is_clean(self, path, config: Config) -> bool:
         outcome = self.get(path, "", config)
         return outcome is not None and not outcome.findings
 
-    def mark_clean(self, path, config: Config, digest: str, size: int, mtime_ns: int, dependencies=()) -> None:
+    def mark_clean(self, path, config: Config, digest: str, size: int, mtime_ns: int, dependencies=(),
+                   imported: bool = False) -> None:
         key = settings_key(config)
         entry = [size, mtime_ns, digest]
-        if dependencies:
-            entry += [None, [list(d) for d in dependencies]]
+        if dependencies or imported:
+            entry += [None, [list(d) for d in dependencies], imported]
         self._table(key)[os.path.abspath(path)] = entry
         self._dirty.add(key)
 
     def mark_found(self, path, config: Config, digest: str, size: int, mtime_ns: int, outcome) -> None:
         key = settings_key(config)
         entry = [size, mtime_ns, digest, _outcome_to_json(outcome, config)]
-        if outcome.dependencies:
-            entry.append([list(d) for d in outcome.dependencies])
+        if outcome.dependencies or outcome.imported:
+            entry += [[list(d) for d in outcome.dependencies], outcome.imported]
         self._table(key)[os.path.abspath(path)] = entry
         self._dirty.add(key)
 

@@ -72,7 +72,7 @@ def notebook_text(shown: str, raw: bytes, config: Config, unsafe: bool, render: 
     points = {(f.line, f.column) for f in result.findings} | {(f.end_line, f.end_column) for f in result.findings}
     outcome.locate = Locator({n: nb.locate(n) for n in lines}, {p: nb.file_position(*p) for p in points})
     take_findings(outcome, result)
-    outcome.dependencies, outcome.volatile = dependency_stamps(result), result.whole_project
+    outcome.dependencies = dependency_stamps(result)
     if not result.changed:
         return outcome, None
     outcome.old, outcome.new = result.source, result.new_source

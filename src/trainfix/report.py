@@ -25,7 +25,7 @@ class FileOutcome:
     diff_text: str | None = None  # notebook: a diff of the .ipynb file itself, one hunk per cell
     after: list | None = None  # findings left in the new text, at its positions (None: as `findings`)
     dependencies: tuple = ()  # (path, size, mtime_ns) of the other project modules the analysis read
-    volatile: bool = False  # depends on every file of the project: never cached
+    imported: bool = False  # analysed as a module the run's steps import (its helpers included)
 
     @property
     def changed(self) -> bool:

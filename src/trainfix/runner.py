@@ -58,7 +58,7 @@ def process_text(shown: str, raw: bytes, config: Config, unsafe: bool,
         outcome.error = f"{shown}: error: internal error: {type(exc).__name__}: {exc}"
         return outcome, None
     take_findings(outcome, result)
-    outcome.dependencies, outcome.volatile = dependency_stamps(result), result.whole_project
+    outcome.dependencies = dependency_stamps(result)
     if result.findings:  # the text the findings' positions and edits refer to (most files have none)
         outcome.old, outcome.new = result.source, result.new_source
     if not result.changed:
@@ -277,7 +277,7 @@ def _imported_modules(outcomes: list, done: list, write: bool) -> None:
     if not imported:
         return
     for i, ((path, config), outcome) in enumerate(zip(done, outcomes)):
-        if outcome.error or outcome.findings or not str(path).endswith(".py") or \
+        if outcome.error or outcome.findings or outcome.imported or not str(path).endswith(".py") or \
                 os.path.abspath(path) not in imported:
             continue
         got = read_file(path, outcome.path)
@@ -286,6 +286,7 @@ def _imported_modules(outcomes: list, done: list, write: bool) -> None:
         raw, size, mtime_ns = got
         outcomes[i] = process_read(path, outcome.path, raw, size, mtime_ns, config, config.unsafe_fixes, write,
                                    imported=True)
+        outcomes[i].imported = True
 
 
 # Below both, a pool's start-up costs more than the candidates' analysis in parallel saves.
@@ -347,12 +348,12 @@ def run_files(items: Iterable[tuple[Path, str, Config]], *, write: bool, cache=N
     _imported_modules(outcomes, done, write)
     if cache is not None:
         for (path, config), outcome in zip(done, outcomes):
-            if outcome.stamp is None or outcome.written or outcome.volatile:
+            if outcome.stamp is None or outcome.written:
                 continue
             if outcome.findings:
                 cache.mark_found(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1], outcome)
             else:
                 cache.mark_clean(path, config, outcome.stamp[2], outcome.stamp[0], outcome.stamp[1],
-                                 outcome.dependencies)
+                                 outcome.dependencies, outcome.imported)
         cache.save()
     return outcomes

@@ -80,7 +80,6 @@ class Project:
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
         self.imported: set[str] = set()  # keys of the modules a name was looked up in (imports followed)
-        self.scanned = False  # some answer searched every file of the project
 
     def lookup(self, importer: str, qualname: str) -> Symbol | None:
         """What the dotted name `qualname`, as imported in module `importer`, is in the project."""
@@ -111,7 +110,6 @@ class Project:
         """Uses of a module-level class or function of module `key` in the project's other files, as
         (node, scope, module); None when unsure (a file that can't be read, a notebook that imports the
         module). With `also`, only files that also name that word count."""
-        self.scanned = True  # the answer depends on every file of the project, not only on those read
         name = definition.name
         files = self.loader.importers(key)  # only a file that imports the module can name its definitions
         if files is None:
