@@ -114,7 +114,8 @@ def _module_file(stem: str, package_only: bool = False) -> str | None:
 _INDEXES: dict[str, dict | None] = {}
 _FOUND: dict[tuple, str | None] = {}  # (folder, module, level, roots) -> the module's file
 _IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*\(?([^\n#;)]*)|import[ \t]+([^\n#;]+))", re.M)
-_NOTEBOOK_IMPORT = re.compile(rb"(?:from\s+([.\w]+)\s+import\s+([\w, ]+)|import\s+([\w., ]+))")
+# a notebook's source lines are JSON strings: an import starts right after the opening quote
+_NOTEBOOK_IMPORT = re.compile(rb'"[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+([\w, ]+)|import[ \t]+([\w., ]+))')
 _WORD = re.compile(rb"[A-Za-z_]\w*")
 _WORD_TEXT = re.compile(r"[A-Za-z_]\w*")
 

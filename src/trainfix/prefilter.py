@@ -12,7 +12,7 @@ from .config import Config
 
 
 # Keras 3 on PyTorch (`loss.backward()`) and JAX (`jax.value_and_grad`, `jax.grad`) train without a tape
-_BACKENDS = ("GradientTape", ".backward(", "grad(")
+_BACKENDS = ("GradientTape", ".backward(", "value_and_grad", "jax.grad")
 
 
 def may_have_findings(text: str, config: Config) -> bool:

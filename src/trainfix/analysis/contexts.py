@@ -60,7 +60,8 @@ class Analyzer:
         self._done: set = set()
         self._deliberate_memo: dict = {}
         self._jax: dict | None = None
-        self._torch = backends.uses_torch(self.t)
+        # a torch training loop calls `.backward()`: without one, no function needs the torch checks
+        self._torch = backends.uses_torch(self.t) and any(node.attr == "backward" for node, _ in self.t.attr_loads)
         self.helper_calls: dict = {}  # local function or method without `training` -> [(call, context, scope)]
         self.imported_calls: dict = {}  # another project module's function -> [(call, context, scope)]
         self._mark_differentiated()
