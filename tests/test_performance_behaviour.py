@@ -21,7 +21,7 @@ from trainfix.engine import may_have_findings, may_have_findings_bytes
 
 def _without_contexts(text: str) -> str:
     text = text.replace("GradientTape", "RecordingScope").replace(".backward(", ".backwards(")
-    text = text.replace("value_and_grad", "value_and_gradient_of").replace("jax.grad", "jax.gradient_of")
+    text = text.replace("value_and_grad", "value_and_derivative").replace("jax.grad", "jax.derivative")
     for name in Config().step_names:
         text = text.replace(f"def {name}(", f"def {name}_impl(")
     return text
