@@ -258,25 +258,20 @@ class Evidence:
 
     def is_factory(self, fn: ast.AST, fn_scope: Scope) -> bool:
         """A local function whose every return value is a model."""
-
-        def compute():
-            if isinstance(fn, ast.Lambda):
-                return self.is_model(fn.body, fn_scope)
-            returns = [r for r in own_nodes(fn) if isinstance(r, ast.Return)]
-            return bool(returns) and all(r.value is not None and self.is_model(r.value, fn_scope) for r in returns)
-
-        return self._cached(("factory", fn), compute)
+        return self._returns_all(fn, fn_scope, "factory", self.is_model)
 
     def is_nonmodel_factory(self, fn: ast.AST, fn_scope: Scope) -> bool:
         """A function every return value of which is visibly not a model (a `tf.Module`, a number)."""
+        return self._returns_all(fn, fn_scope, "nonfactory", self.not_model)
 
+    def _returns_all(self, fn: ast.AST, fn_scope: Scope, kind: str, holds) -> bool:
         def compute():
             if isinstance(fn, ast.Lambda):
-                return self.call_not_model(fn.body, fn_scope)
+                return holds(fn.body, fn_scope)
             returns = [r for r in own_nodes(fn) if isinstance(r, ast.Return)]
-            return bool(returns) and all(r.value is not None and self.not_model(r.value, fn_scope) for r in returns)
+            return bool(returns) and all(r.value is not None and holds(r.value, fn_scope) for r in returns)
 
-        return self._cached(("nonfactory", fn), compute)
+        return self._cached((kind, fn), compute)
 
     def call_returns_model(self, call: ast.Call, scope: Scope) -> bool:
         target = self.resolve_callable(call.func, scope)
