@@ -59,6 +59,7 @@ class Analyzer:
         self.sites: list[CallSite] = []
         self._done: set = set()
         self._deliberate_memo: dict = {}
+        self._branches: dict[int, list] = {}  # id(scope) -> its if/else statements
         self._jax: dict | None = None
         # a torch training loop calls `.backward()`: without one, no function needs the torch checks
         self._torch = backends.uses_torch(self.t) and any(node.attr == "backward" for node, _ in self.t.attr_loads)
@@ -266,12 +267,14 @@ class Analyzer:
 
     def _exclusive(self, a: ast.AST, b: ast.AST, scope: Scope) -> bool:
         """`a` and `b` sit in different branches of one if/else (the tape is opened in either)."""
-        body = scope.node.body if isinstance(scope.node.body, list) else []
-        for node in own_nodes(scope.node) if scope.kind == "function" else ast.walk(ast.Module(body=body)):
-            if isinstance(node, ast.If) and node.orelse:
-                if (_in_block(a, node.body) and _in_block(b, node.orelse)) or \
-                        (_in_block(b, node.body) and _in_block(a, node.orelse)):
-                    return True
+        if id(scope) not in self._branches:  # the if/else statements of a scope, found once
+            body = scope.node.body if isinstance(scope.node.body, list) else []
+            nodes = own_nodes(scope.node) if scope.kind == "function" else ast.walk(ast.Module(body=body))
+            self._branches[id(scope)] = [n for n in nodes if isinstance(n, ast.If) and n.orelse]
+        for node in self._branches[id(scope)]:
+            if (_in_block(a, node.body) and _in_block(b, node.orelse)) or \
+                    (_in_block(b, node.body) and _in_block(a, node.orelse)):
+                return True
         return False
 
     def _feeds_optimizer(self, grad_call: ast.Call, scope: Scope) -> bool:
