@@ -32,7 +32,7 @@ class Result:
     skipped: list[CallSite] = field(default_factory=list)  # calls considered and left alone
     remaining: list[Finding] = field(default_factory=list)  # what new_source still reports, at its positions
     dependencies: tuple[str, ...] = ()  # other project modules the analysis read (their changes change findings)
-    imports: tuple[str, ...] = ()  # the project modules whose names the analysis followed (a subset of the above)
+    imports: tuple[str, ...] = ()  # the project modules whose functions this file's steps call (among the above)
 
     @property
     def changed(self) -> bool:
@@ -284,7 +284,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None
         [f for f in findings if not f.applied]
     dependencies = tuple(sorted(project.read)) if project is not None else ()
     return Result(text, new_text, findings, skipped, remaining, dependencies,
-                  tuple(sorted(project.imported)) if project else ())
+                  tuple(sorted(project.helpers)) if project else ())
 
 
 def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,

@@ -148,6 +148,8 @@ def _build_index(root: str) -> dict | None:
                 continue
             pattern = _NOTEBOOK_IMPORT if name.endswith(".ipynb") else _IMPORT
             words, specs = set(), []
+            # only lines that say `import` can hold one (a notebook's outputs and most code lines don't)
+            data = b"\n".join(line for line in data.split(b"\n") if b"import" in line)
             for match in pattern.finditer(data):
                 for group in match.groups():
                     if group:

@@ -22,7 +22,9 @@ def jax_differentiated(t: ScopeTree, ev: Evidence) -> dict[ast.AST, str | None]:
     """Functions of this module differentiated by JAX, with the name of the parameter differentiated."""
     out: dict[ast.AST, str | None] = {}
     for call, scope in t.calls:
-        if not call.args or t.qualname(call.func, scope) not in JAX_DIFFERENTIATORS:
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
+        if name not in ("value_and_grad", "grad") or not call.args or \
+                t.qualname(call.func, scope) not in JAX_DIFFERENTIATORS:
             continue
         target, offset = call.args[0], 0
         fn = None

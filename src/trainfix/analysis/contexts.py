@@ -474,6 +474,8 @@ class Analyzer:
                 symbol = self.ev.external(target[1])
                 if symbol is not None and symbol.kind in ("function", "nonmodel_factory"):
                     self.imported_calls.setdefault(symbol.node, []).append((call, ctx, scope))
+                    if symbol.module is not None and not self.nested:
+                        self.ev.project.helpers.add(symbol.module.key)  # its helpers may run in this step
             elif isinstance(func, ast.Attribute) and ctx.kind in ("train", "eval", "predict"):
                 cls = self.t.self_class(func.value, scope)  # `self._one_step_loss(...)`: a helper method
                 method = self.ev.method(cls, func.attr) if cls is not None else None

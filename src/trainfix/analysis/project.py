@@ -79,7 +79,7 @@ class Project:
         self._analyzers: dict = {}
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
-        self.imported: set[str] = set()  # keys of the modules a name was looked up in (imports followed)
+        self.helpers: set[str] = set()  # keys of the modules whose functions the analysed file's steps call
 
     def lookup(self, importer: str, qualname: str) -> Symbol | None:
         """What the dotted name `qualname`, as imported in module `importer`, is in the project."""
@@ -102,7 +102,6 @@ class Project:
                 break
             key = self.loader.find(importer, ".".join(parts[:i]), level)
             if key is not None:
-                self.imported.add(key)
                 return self._member(key, parts[i:])
         return None
 
