@@ -154,3 +154,13 @@ def test_a_notebook_follows_its_sibling_modules(tmp_path, run_trainfix):
     assert findings(run_trainfix, root) == [("train.ipynb", "TRN001", 11, "safe")]
     (root / "models.py").write_text(MODELS_TF_MODULE)
     assert findings(run_trainfix, root) == []
+
+
+def test_a_star_import_of_a_project_module_is_followed(tmp_path, run_trainfix):
+    models = "import keras\n\nnet = keras.Sequential([keras.layers.Dense(1), keras.layers.BatchNormalization()])\n"
+    train = TRAIN.replace("from {module} import make_net\n\nnet = make_net()\n", "from models import *\n")
+    root = project(tmp_path, {"models.py": models, "train.py": train})
+    assert findings(run_trainfix, root) == [("train.py", "TRN001", 9, "safe")]
+    root = project(tmp_path, {"models.py": MODELS_TF_MODULE.replace("def make_net():\n    return Linear()\n",
+                                                                    "net = Linear()\n")})
+    assert findings(run_trainfix, root, "--no-cache") == []

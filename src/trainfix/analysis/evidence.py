@@ -146,6 +146,13 @@ class Evidence:
             return None if symbol.qualname == qualname else symbol
         return symbol
 
+    def star_symbol(self, name: str) -> Symbol | None:
+        """What an otherwise unbound name is in the project module a `from M import *` names."""
+        if name in BUILTIN_NAMES:
+            return None
+        found = [s for s in (self.external(f"{m}.{name}") for m in self.t.star_imports) if s is not None]
+        return found[0] if len(found) == 1 else None
+
     def qual_returns_model(self, qualname: str) -> bool:
         if returns_model(qualname, self.factories):
             return True
@@ -192,6 +199,9 @@ class Evidence:
         if not isinstance(func, ast.Name):
             return None
         results = []
+        if not self.t.lookup(func.id, scope) and self.star_symbol(func.id) is not None:
+            return ("qual", next(f"{m}.{func.id}" for m in self.t.star_imports
+                                 if self.external(f"{m}.{func.id}") is not None))
         for b in self.t.lookup(func.id, scope):
             if b.kind == "import":
                 results.append(("qual", b.qualname))
@@ -358,8 +368,9 @@ class Evidence:
 
     def name_is_model(self, name: str, scope: Scope) -> bool:
         bindings = self.t.lookup(name, scope)
-        if not bindings:
-            return False
+        if not bindings:  # `from net import *`: a module-level model of a project module
+            symbol = self.star_symbol(name)
+            return symbol is not None and symbol.kind == "model"
         key = binding_key(bindings[0])
 
         def compute():
@@ -641,7 +652,9 @@ class Evidence:
             if cls is not None:
                 return ("self", cls)
             bindings = self.t.lookup(expr.id, scope)
-            return binding_key(bindings[0]) if bindings else None
+            if not bindings:
+                return ("star", expr.id) if self.star_symbol(expr.id) is not None else None
+            return binding_key(bindings[0])
         if isinstance(expr, ast.Attribute):
             cls = self.t.self_class(expr.value, scope)
             if cls is not None:
@@ -809,6 +822,9 @@ def _is_static(fn: ast.AST) -> bool:
 
 def binding_key(binding: Binding):
     return ("name", id(binding.scope), binding.name)
+
+
+BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 
 
 def _uses_keras(tree: ScopeTree) -> bool:

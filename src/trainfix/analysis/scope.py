@@ -62,6 +62,7 @@ class ScopeTree:
         self.call_of: dict[int, ast.Call] = {}  # id(callee node) -> its call
         self.arg_of: dict[int, ast.Call] = {}  # id(positional argument) -> its call
         self.imports: list[str] = []  # every imported module or name, dotted
+        self.star_imports: list[str] = []  # modules of `from M import *` at module level
         _Builder(self).run(tree)
 
     def release(self) -> None:
@@ -249,6 +250,8 @@ class _Builder:
         self.t.imports.append(module)
         for alias in node.names:
             if alias.name == "*":
+                if self.scope is self.t.module and module:
+                    self.t.star_imports.append(module)
                 continue
             self.bind(alias.asname or alias.name, "import", qualname=f"{module}.{alias.name}" if module else alias.name)
 
