@@ -2,7 +2,6 @@
 library API find the same `[tool.trainfix]` for every file of one tree, a symlinked file
 included, and so report the same findings."""
 import json
-import os
 import re
 import subprocess
 import sys
