@@ -335,17 +335,11 @@ class Evidence:
 
     def holds_models(self, expr: ast.AST, scope: Scope) -> bool:
         """`expr` is a list, tuple or dict every element of which is a model."""
-        if isinstance(expr, ast.Name):
-            bindings = self.t.lookup(expr.id, scope)
-            values = [(b.node, b.scope) for b in bindings if b.kind == "assign"]
-            if not values or len(values) != len(bindings):
-                return False
-        elif isinstance(expr, ast.Attribute) and self.t.self_class(expr.value, scope) is not None:
-            cls = self.t.self_class(expr.value, scope)
-            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
-                      .get(expr.attr, ())]
-        else:
-            values = [(expr, scope)]
+        values = self.assigned_values(expr, scope)
+        if values is None:
+            values = [(expr, scope)]  # a literal list or comprehension
+        elif isinstance(expr, ast.Name) and len(values) != len(self.t.lookup(expr.id, scope)):
+            return False  # also bound otherwise (a parameter, a loop)
         if not values:
             return False
 
@@ -539,18 +533,24 @@ class Evidence:
                 return None
         return found.pop() if len(found) == 1 else None
 
+    def assigned_values(self, expr: ast.AST, scope: Scope) -> list[tuple[ast.AST | None, Scope]] | None:
+        """(value, scope) of every assignment to a name, or to `self.attr` in the class and its local
+        bases; None for any other expression."""
+        if isinstance(expr, ast.Name):
+            return [(b.node, b.scope) for b in self.t.lookup(expr.id, scope) if b.kind == "assign"]
+        cls = self.t.self_class(expr.value, scope) if isinstance(expr, ast.Attribute) else None
+        if cls is None:
+            return None
+        return [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
+                .get(expr.attr, ())]
+
     def local_class_of(self, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:
         """The class of this module that `self`, `self.attr` or a name is an instance of, if provable."""
-        if isinstance(expr, ast.Name):
-            cls = self.t.self_class(expr, scope)
-            if cls is not None:
-                return cls
-            values = [(b.node, b.scope) for b in self.t.lookup(expr.id, scope) if b.kind == "assign"]
-        elif isinstance(expr, ast.Attribute) and self.t.self_class(expr.value, scope) is not None:
-            cls = self.t.self_class(expr.value, scope)
-            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
-                      .get(expr.attr, ())]
-        else:
+        cls = self.t.self_class(expr, scope)
+        if cls is not None:
+            return cls
+        values = self.assigned_values(expr, scope)
+        if values is None:
             return None
         classes = set()
         for value, value_scope in values:
@@ -727,14 +727,7 @@ class Evidence:
     def is_pretrained(self, expr: ast.AST, scope: Scope) -> bool:
         """Built from pretrained weights: `keras.applications.*` without `weights=None`, `from_preset`,
         `from_pretrained`, `load_model`, `hub.KerasLayer` (the fine-tuning idiom keeps its BatchNorm frozen)."""
-        if isinstance(expr, ast.Name):
-            values = [(b.node, b.scope) for b in self.t.lookup(expr.id, scope) if b.kind == "assign"]
-        elif isinstance(expr, ast.Attribute) and self.t.self_class(expr.value, scope) is not None:
-            cls = self.t.self_class(expr.value, scope)
-            values = [v for c in self.local_bases(cls) for v in self.class_facts.get(c, {}).get("stores", {})
-                      .get(expr.attr, ())]
-        else:
-            return False
+        values = self.assigned_values(expr, scope)
         return bool(values) and all(self._pretrained_value(v, s) for v, s in values)
 
     def _pretrained_value(self, value: ast.AST | None, scope: Scope) -> bool:
