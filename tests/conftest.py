@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -33,15 +34,39 @@ def trainfix_exe() -> str:
     return str(exe) if exe.exists() else shutil.which("trainfix") or "trainfix"
 
 
-@pytest.fixture
-def run_trainfix():
-    """Run the installed `trainfix` command in a real subprocess."""
+def plain_env() -> dict[str, str]:
+    """The environment of a run that sets none: the current one, less what would colour the output."""
+    return {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
 
-    def run(*args, cwd=None, input=None, env=None):
-        return subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, input=input, capture_output=True,
-                              env=env)
 
-    return run
+class Ran(subprocess.CompletedProcess):
+    """A finished `trainfix` process; `out` and `err` are its output as text."""
+
+    @property
+    def out(self) -> str:
+        return self.stdout if isinstance(self.stdout, str) else self.stdout.decode()
+
+    @property
+    def err(self) -> str:
+        return self.stderr if isinstance(self.stderr, str) else self.stderr.decode()
+
+
+def run_trainfix(*args, cwd=None, input=None, env=None, timeout=300, prefix=(), text=False, **popen) -> Ran:
+    """Run the installed `trainfix` command in a real subprocess, as users and CI do, and wait for it.
+
+    `prefix` goes before the command (e.g. `setpriv ...`); without `input` stdin is empty, so a
+    run never waits on the terminal; `popen` goes to subprocess.run as it is (e.g. preexec_fn).
+    """
+    p = subprocess.run([*prefix, trainfix_exe(), *map(str, args)], cwd=cwd, input=input,
+                       stdin=subprocess.DEVNULL if input is None else None, capture_output=True,
+                       env=plain_env() if env is None else env, timeout=timeout, text=text, **popen)
+    return Ran(p.args, p.returncode, p.stdout, p.stderr)
+
+
+@pytest.fixture(name="run_trainfix")
+def _run_trainfix_fixture():
+    """`run_trainfix` for the tests that take it as a fixture."""
+    return run_trainfix
 
 
 # -- the e2e summary table (rows come from tests/e2e's `e2e_results` fixture) ------------------------

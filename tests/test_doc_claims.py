@@ -2,10 +2,9 @@
 import json
 import re
 import shutil
-import subprocess
 import tomllib
 
-from conftest import ROOT, trainfix_exe
+from conftest import ROOT, run_trainfix
 from trainfix.docs import code_blocks
 from trainfix.files import SUFFIXES
 
@@ -18,8 +17,8 @@ ANSI = "\x1b["
 
 
 def run(*args, cwd, env=None):
-    return subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **(env or {})})
+    """trainfix as a user's fresh shell runs it: the system PATH, their own HOME."""
+    return run_trainfix(*args, cwd=cwd, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **(env or {})})
 
 
 def section(page, heading: str) -> str:

@@ -15,13 +15,12 @@ Conventions for code blocks in docs/*.md and README.md:
 """
 import shlex
 import shutil
-import subprocess
 import tomllib
 
 import pytest
 import yaml
 
-from conftest import ROOT, trainfix_exe
+from conftest import ROOT, run_trainfix
 from trainfix import Config, fix_source
 from trainfix.config import KNOWN_CODES, BOOL_OPTIONS, LIST_OPTIONS, STR_OPTIONS, from_table
 from trainfix.docs import SECTIONS, code_blocks, example_pair, main, pages, sections
@@ -117,8 +116,7 @@ def test_console_blocks(page, index, info, body, tmp_path):
     if missing:
         pytest.skip(f"names {', '.join(missing)}, which examples/ does not hold")
     for argv, expected in commands:
-        p = subprocess.run([trainfix_exe(), *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        p = run_trainfix(*argv[1:], cwd=tmp_path, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
         assert p.returncode in (0, 1), p.stderr
         if expected:
             assert p.stdout.splitlines() == expected, f"{page.name}: $ {shlex.join(argv)}"

@@ -14,7 +14,7 @@ import pytest
 
 from trainfix.config import KNOWN_CODES
 
-from conftest import BUGGY, FIXED, ROOT, trainfix_exe
+from conftest import BUGGY, FIXED, ROOT, plain_env, run_trainfix, trainfix_exe
 
 # unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
 MIXED = """import tensorflow as tf
@@ -39,14 +39,6 @@ def update(s):
         loss = tf.reduce_sum(net.predict(s))
     return tape.gradient(loss, net.trainable_variables)
 """
-ENV = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-
-
-def trainfix(*args, cwd, input=None, env=None):
-    p = subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, input=input, capture_output=True,
-                       env={**ENV, **(env or {})}, timeout=300)
-    p.out, p.err = p.stdout.decode(), p.stderr.decode()
-    return p
 
 
 def write(path: Path, text: str) -> Path:
@@ -73,20 +65,20 @@ def repo(tmp_path):
 
 
 def test_gitignored_folder_is_not_walked(repo):
-    p = trainfix("check", ".", cwd=repo)
+    p = run_trainfix("check", ".", cwd=repo)
     assert p.returncode == 0, p.out + p.err
     assert "All checks passed!" in p.out
     assert "generated" not in p.out and "scratch" not in p.out
 
 
 def test_gitignored_file_named_explicitly_is_checked(repo):
-    p = trainfix("check", "generated/a.py", cwd=repo)
+    p = run_trainfix("check", "generated/a.py", cwd=repo)
     assert p.returncode == 1
     assert p.out.startswith("generated/a.py:10:31: TRN001 ")
 
 
 def test_force_exclude_skips_a_named_ignored_file(repo):
-    p = trainfix("check", "--force-exclude", "generated/a.py", "scratch.tmp.py", "src/clean.py", cwd=repo)
+    p = run_trainfix("check", "--force-exclude", "generated/a.py", "scratch.tmp.py", "src/clean.py", cwd=repo)
     assert p.returncode == 0, p.out
     assert "TRN001" not in p.out
 
@@ -94,8 +86,8 @@ def test_force_exclude_skips_a_named_ignored_file(repo):
 def test_nested_gitignore_and_no_respect_gitignore(repo):
     write(repo / "src" / ".gitignore", "vendored.py\n")
     write(repo / "src" / "vendored.py", BUGGY)
-    assert trainfix("check", "src", cwd=repo).returncode == 0
-    p = trainfix("check", "--no-respect-gitignore", "--output-format", "concise", ".", cwd=repo)
+    assert run_trainfix("check", "src", cwd=repo).returncode == 0
+    p = run_trainfix("check", "--no-respect-gitignore", "--output-format", "concise", ".", cwd=repo)
     assert p.returncode == 1
     found = {line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line}
     assert found == {"generated/a.py", "generated/deep/b.py", "scratch.tmp.py", "src/vendored.py"}
@@ -105,10 +97,10 @@ def test_nested_gitignore_and_no_respect_gitignore(repo):
                                     "node_modules", "lib/python3.11/site-packages"])
 def test_default_excludes(tmp_path, folder):
     write(tmp_path / folder / "m.py", BUGGY)
-    assert trainfix("check", ".", cwd=tmp_path).returncode == 0
+    assert run_trainfix("check", ".", cwd=tmp_path).returncode == 0
     named = f"{folder}/m.py"
-    assert trainfix("check", named, cwd=tmp_path).returncode == 1  # named files are processed
-    assert trainfix("check", "--force-exclude", named, cwd=tmp_path).returncode == 0
+    assert run_trainfix("check", named, cwd=tmp_path).returncode == 1  # named files are processed
+    assert run_trainfix("check", "--force-exclude", named, cwd=tmp_path).returncode == 0
 
 
 def test_exclude_patterns_are_relative_to_the_project(tmp_path):
@@ -117,16 +109,16 @@ def test_exclude_patterns_are_relative_to_the_project(tmp_path):
     write(tmp_path / "legacy" / "new.py", BUGGY)
     write(tmp_path / "src" / "model_gen.py", BUGGY)
     for target, cwd in ((".", tmp_path), ("legacy", tmp_path), (".", tmp_path / "legacy")):
-        p = trainfix("check", target, cwd=cwd)
+        p = run_trainfix("check", target, cwd=cwd)
         assert p.returncode == 1
         assert "old.py" not in p.out and "model_gen.py" not in p.out and "new.py" in p.out
     # named explicitly: processed, unless --force-exclude
-    assert trainfix("check", "legacy/old.py", cwd=tmp_path).returncode == 1
-    assert trainfix("check", "--force-exclude", "legacy/old.py", cwd=tmp_path).returncode == 0
+    assert run_trainfix("check", "legacy/old.py", cwd=tmp_path).returncode == 1
+    assert run_trainfix("check", "--force-exclude", "legacy/old.py", cwd=tmp_path).returncode == 0
     # --exclude on the command line replaces the configured list; --extend-exclude adds to it
-    p = trainfix("check", "--exclude", "new.py", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--exclude", "new.py", ".", cwd=tmp_path)
     assert "legacy/old.py" in p.out and "new.py" not in p.out.replace("old.py", "")
-    p = trainfix("check", "--extend-exclude", "legacy/", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--extend-exclude", "legacy/", ".", cwd=tmp_path)
     assert p.returncode == 0, p.out
 
 
@@ -135,7 +127,7 @@ def test_a_nested_projects_excludes_apply_when_walking_from_above(tmp_path):
     write(tmp_path / "sub" / "pyproject.toml", "[tool.trainfix]\nexclude = ['gen/']\n")
     write(tmp_path / "sub" / "gen" / "x.py", BUGGY)
     write(tmp_path / "sub" / "y.py", BUGGY)
-    p = trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
     assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["sub/y.py"]
 
 
@@ -155,7 +147,7 @@ BAD_VALUES = [
 def test_bad_config_exits_2_naming_the_key(tmp_path, key, value):
     write(tmp_path / "pyproject.toml", f"[tool.trainfix]\n{key} = {value}\n")
     write(tmp_path / "train.py", BUGGY)
-    p = trainfix("check", "train.py", cwd=tmp_path)
+    p = run_trainfix("check", "train.py", cwd=tmp_path)
     assert p.returncode == 2
     assert f"[tool.trainfix] {key}" in p.err
     assert "Traceback" not in p.err
@@ -168,7 +160,7 @@ def test_nearest_pyproject_upward_wins(tmp_path):
     write(tmp_path / "b" / "c" / "train.py", BUGGY)
     write(tmp_path / "d" / "pyproject.toml", "[project]\nname = 'd'\n")  # no [tool.trainfix]: keep looking up
     write(tmp_path / "d" / "train.py", BUGGY)
-    p = trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
     assert p.returncode == 1
     assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["b/c/train.py"]
 
@@ -177,12 +169,12 @@ def test_cli_flags_override_the_config(tmp_path):
     write(tmp_path / "pyproject.toml", "[tool.trainfix]\nselect = ['TRN003']\noutput-format = 'json'\n"
                                        "unsafe-fixes = true\n")
     f = write(tmp_path / "mixed.py", MIXED)
-    p = trainfix("check", "mixed.py", cwd=tmp_path)
+    p = run_trainfix("check", "mixed.py", cwd=tmp_path)
     assert p.returncode == 0 and json.loads(p.out) == []  # config: json, only TRN003
-    p = trainfix("check", "--select", "TRN001,TRN002", "--output-format", "concise", "mixed.py", cwd=tmp_path)
+    p = run_trainfix("check", "--select", "TRN001,TRN002", "--output-format", "concise", "mixed.py", cwd=tmp_path)
     assert p.returncode == 1
     assert re.search(r"TRN002 .*\[\*\]$", p.out, re.M)  # unsafe-fixes = true from the config
-    p = trainfix("check", "--select", "TRN002", "--no-unsafe-fixes", "--output-format", "concise", "mixed.py",
+    p = run_trainfix("check", "--select", "TRN002", "--no-unsafe-fixes", "--output-format", "concise", "mixed.py",
                  cwd=tmp_path)
     assert not re.search(r"\[\*\]$", p.out, re.M) and "more fix available with `--unsafe-fixes`" in p.out
     assert f.read_text() == MIXED
@@ -210,7 +202,7 @@ class Net(keras.Model):
 def test_step_function_options(tmp_path, table, name, expected):
     write(tmp_path / "pyproject.toml", f"[tool.trainfix]\n{table}\n")
     write(tmp_path / "m.py", STEP_SOURCE.format(name=name))
-    p = trainfix("check", "--output-format", "json", "m.py", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "json", "m.py", cwd=tmp_path)
     assert [r["code"] for r in json.loads(p.out)] == ([expected] if expected else []), p.err
 
 
@@ -221,37 +213,37 @@ def test_model_factories_and_extend(tmp_path):
     write(tmp_path / "m.py", src)
     write(tmp_path / "pyproject.toml", "[tool.trainfix]\nmodel-factories = ['nets.build']\n"
                                        "extend-model-factories = ['nets.build_other']\n")
-    p = trainfix("apply", "m.py", cwd=tmp_path)
+    p = run_trainfix("apply", "m.py", cwd=tmp_path)
     assert p.returncode == 0, p.out + p.err
     assert "net(x, training=True) + other(x, training=True)" in (tmp_path / "m.py").read_text()
 
 
 # -- stdin -------------------------------------------------------------------------------------
 def test_stdin_apply_writes_the_fixed_source_to_stdout(tmp_path):
-    p = trainfix("apply", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
+    p = run_trainfix("apply", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
     assert p.returncode == 0
     assert p.out == FIXED
     assert "Fixed 1 finding" in p.err
 
 
 def test_stdin_check_reports_under_the_given_name(tmp_path):
-    p = trainfix("check", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
+    p = run_trainfix("check", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
     assert p.returncode == 1
     assert p.out.startswith("pkg/train.py:10:31: TRN001 ")
-    p = trainfix("check", "-", cwd=tmp_path, input=FIXED.encode())
+    p = run_trainfix("check", "-", cwd=tmp_path, input=FIXED.encode())
     assert p.returncode == 0
 
 
 def test_stdin_uses_the_config_of_the_named_file(tmp_path):
     write(tmp_path / "pkg" / "pyproject.toml", "[tool.trainfix]\nignore = ['TRN001']\nexclude = ['skip_me.py']\n")
-    p = trainfix("check", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
+    p = run_trainfix("check", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
     assert p.returncode == 0, p.out
     # --force-exclude with an excluded name: apply passes the text through unchanged
     write(tmp_path / "pyproject.toml", "[tool.trainfix]\nexclude = ['skip_me.py']\n")
-    p = trainfix("apply", "--force-exclude", "-", "--stdin-filename", "skip_me.py", cwd=tmp_path,
+    p = run_trainfix("apply", "--force-exclude", "-", "--stdin-filename", "skip_me.py", cwd=tmp_path,
                  input=BUGGY.encode())
     assert p.returncode == 0 and p.out == BUGGY
-    p = trainfix("check", "--force-exclude", "-", "--stdin-filename", "skip_me.py", cwd=tmp_path,
+    p = run_trainfix("check", "--force-exclude", "-", "--stdin-filename", "skip_me.py", cwd=tmp_path,
                  input=BUGGY.encode())
     assert p.returncode == 0 and "TRN001" not in p.out
 
@@ -259,7 +251,7 @@ def test_stdin_uses_the_config_of_the_named_file(tmp_path):
 # -- output formats ----------------------------------------------------------------------------
 def test_github_format(tmp_path):
     write(tmp_path / "train, v2.py", BUGGY)
-    p = trainfix("check", "--output-format", "github", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "github", ".", cwd=tmp_path)
     assert p.returncode == 1
     assert p.out == ("::error title=trainfix (TRN001),file=train%2C v2.py,line=10,col=31,endLine=10,endColumn=39"
                      "::train, v2.py:10:31: TRN001 Trained model `model` called without `training=True` [*]\n")
@@ -267,7 +259,7 @@ def test_github_format(tmp_path):
 
 def test_github_format_reports_unreadable_files(tmp_path):
     write(tmp_path / "broken.py", "def train_step(:\n")
-    p = trainfix("check", "--output-format", "github", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "github", ".", cwd=tmp_path)
     assert p.returncode == 2
     assert p.out.startswith("::error title=trainfix (error),file=broken.py,line=1,col=16::broken.py:1:16:")
 
@@ -297,7 +289,7 @@ SARIF_ONLY_IN_STANDARD = [
 def sarif_of(tmp_path, *args, cwd):
     from sarif_pydantic import Sarif
 
-    p = trainfix("check", "--output-format", "sarif", *args, cwd=cwd)
+    p = run_trainfix("check", "--output-format", "sarif", *args, cwd=cwd)
     raw = json.loads(p.out)
     log = Sarif.model_validate(raw)
     _no_unknown_keys(log, allowed=SARIF_ONLY_IN_STANDARD)
@@ -353,7 +345,7 @@ def test_sarif_fixes_are_the_fixes_apply_writes(tmp_path):
     for code in ("TRN001", "TRN002"):
         expected = tmp_path / f"{code}.py"
         expected.write_text(MIXED)
-        trainfix("apply", "--select", code, "--unsafe-fixes", expected.name, cwd=tmp_path)
+        run_trainfix("apply", "--select", code, "--unsafe-fixes", expected.name, cwd=tmp_path)
         assert _apply_replacements(MIXED, by_code[code]) == expected.read_text() != MIXED
         [fix] = by_code[code].fixes
         [change] = fix.artifact_changes
@@ -366,19 +358,19 @@ def test_sarif_fixes_are_the_fixes_apply_writes(tmp_path):
 def test_output_format_from_config(tmp_path):
     write(tmp_path / "pyproject.toml", "[tool.trainfix]\noutput-format = 'github'\n")
     write(tmp_path / "train.py", BUGGY)
-    assert trainfix("check", ".", cwd=tmp_path).out.startswith("::error ")
+    assert run_trainfix("check", ".", cwd=tmp_path).out.startswith("::error ")
 
 
 def test_json_keeps_its_contract_with_statistics_and_show_skipped(tmp_path):
     write(tmp_path / "mixed.py", MIXED)
-    p = trainfix("check", "--output-format", "json", "--show-skipped", "mixed.py", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "json", "--show-skipped", "mixed.py", cwd=tmp_path)
     records = json.loads(p.out)  # skipped calls go to stderr: stdout stays one JSON document
     assert {r["code"] for r in records} == {"TRN001", "TRN002", "TRN005"}
     write(tmp_path / "skips.py", SKIPS)
-    p = trainfix("check", "--output-format", "json", "--show-skipped", "skips.py", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "json", "--show-skipped", "skips.py", cwd=tmp_path)
     assert json.loads(p.out) == []
     assert "skips.py:12:13: skipped `teacher`: not trained in this step" in p.err.splitlines()
-    p = trainfix("check", "--output-format", "json", "--statistics", "mixed.py", cwd=tmp_path)
+    p = run_trainfix("check", "--output-format", "json", "--statistics", "mixed.py", cwd=tmp_path)
     assert json.loads(p.out) == [
         {"code": "TRN001", "name": "trained-model-without-training", "count": 1, "fixable": 0},
         {"code": "TRN002", "name": "trained-model-training-false", "count": 1, "fixable": 0},
@@ -389,7 +381,7 @@ def test_json_keeps_its_contract_with_statistics_and_show_skipped(tmp_path):
 def test_statistics_text(tmp_path):
     write(tmp_path / "a.py", BUGGY)
     write(tmp_path / "b.py", BUGGY)
-    p = trainfix("check", "--statistics", ".", cwd=tmp_path)
+    p = run_trainfix("check", "--statistics", ".", cwd=tmp_path)
     assert p.returncode == 1
     assert p.out.splitlines()[0] == "    2  TRN001  [*] trained-model-without-training"
 
@@ -424,7 +416,7 @@ def saliency(image):
 
 def test_show_skipped_gives_every_call_left_alone_and_why(tmp_path):
     write(tmp_path / "skips.py", SKIPS)
-    p = trainfix("check", "--show-skipped", "skips.py", cwd=tmp_path)
+    p = run_trainfix("check", "--show-skipped", "skips.py", cwd=tmp_path)
     assert p.returncode == 0
     skipped = [line for line in p.out.splitlines() if ": skipped `" in line]
     assert all(re.fullmatch(r"skips\.py:\d+:\d+: skipped `[\w.]+`: .+", line) for line in skipped), skipped
@@ -437,12 +429,12 @@ def test_show_skipped_gives_every_call_left_alone_and_why(tmp_path):
     assert by_line[23] == "input-gradient tape"
     assert p.out.rstrip().endswith("All checks passed!")
     # nothing is skipped silently: without the flag, no such lines
-    assert ": skipped `" not in trainfix("check", "skips.py", cwd=tmp_path).out
+    assert ": skipped `" not in run_trainfix("check", "skips.py", cwd=tmp_path).out
 
 
 # -- rules -------------------------------------------------------------------------------------
 def test_rules_table_plain_when_piped(tmp_path):
-    p = trainfix("rules", cwd=tmp_path)
+    p = run_trainfix("rules", cwd=tmp_path)
     assert p.returncode == 0 and "\x1b[" not in p.out
     rows = [line.split() for line in p.out.splitlines()]
     assert [r[0] for r in rows] == list(KNOWN_CODES)
@@ -451,7 +443,7 @@ def test_rules_table_plain_when_piped(tmp_path):
 
 
 def test_rules_table_rich_on_a_terminal(tmp_path):
-    p = trainfix("rules", cwd=tmp_path, env={"FORCE_COLOR": "1"})
+    p = run_trainfix("rules", cwd=tmp_path, env={**plain_env(), "FORCE_COLOR": "1"})
     assert "\x1b[" in p.out and "TRN005" in p.out
 
 
@@ -459,18 +451,18 @@ def test_rule_page_is_markdown_when_piped(tmp_path):
     from trainfix.docs import rule_markdown
     from trainfix.rules import BY_CODE
 
-    p = trainfix("rule", "trn002", cwd=tmp_path)
+    p = run_trainfix("rule", "trn002", cwd=tmp_path)
     assert p.returncode == 0
     assert p.out == rule_markdown(BY_CODE["TRN002"]) + "\n"
     assert p.out.startswith("# TRN002: trained-model-training-false\n")
-    assert trainfix("rule", "TRN404", cwd=tmp_path).returncode == 2
+    assert run_trainfix("rule", "TRN404", cwd=tmp_path).returncode == 2
 
 
 # -- progress bar ------------------------------------------------------------------------------
 def _run_with_tty_stderr(args, cwd):
     master, slave = pty.openpty()
     proc = subprocess.Popen([trainfix_exe(), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=slave,
-                            env={**ENV, "COLUMNS": "100", "TERM": "xterm"})
+                            env={**plain_env(), "COLUMNS": "100", "TERM": "xterm"})
     os.close(slave)
     chunks = []
     while True:
@@ -494,7 +486,7 @@ def test_progress_bar_only_on_a_terminal_and_for_many_files(tmp_path):
     code, out, err = _run_with_tty_stderr(["check", "--no-cache", "."], tmp_path)
     assert code == 0 and out == "All checks passed!\n"
     assert "/25" in err  # rich's M/N column, on stderr only
-    piped = trainfix("check", "--no-cache", ".", cwd=tmp_path)
+    piped = run_trainfix("check", "--no-cache", ".", cwd=tmp_path)
     assert piped.err == ""
     for i in range(10, 25):
         (tmp_path / f"m{i:02}.py").unlink()

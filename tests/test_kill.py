@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUGGY, FILE_CASES as CASES, trainfix_exe
+from conftest import BUGGY, FILE_CASES as CASES, run_trainfix, trainfix_exe
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,7 +156,7 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_file(tmp_path, co
     # an uninterrupted run first: the reference for the delays, and proof the expectations hold
     _lay(tree, corpus)
     start = time.monotonic()
-    p = subprocess.run([trainfix_exe(), "apply", "tree"], cwd=tmp_path, capture_output=True)
+    p = run_trainfix("apply", "tree", cwd=tmp_path)
     full = time.monotonic() - start
     assert p.returncode in (0, 1), p.stderr.decode()
     counts, temps = _states(tree, corpus)
@@ -182,7 +182,7 @@ def test_sigkill_at_random_moments_never_leaves_a_half_written_file(tmp_path, co
               f"{len(temps)} temp file(s) left" + (f" (finished first, exit {code})" if code is not None else ""))
 
     assert finished < ROUNDS, "no round was interrupted; the delays are too long for this machine"
-    p = subprocess.run([trainfix_exe(), "apply", "tree"], cwd=tmp_path, capture_output=True)
+    p = run_trainfix("apply", "tree", cwd=tmp_path)
     assert p.returncode in (0, 1), p.stderr.decode()
     counts, temps = _states(tree, corpus)
     assert counts["original"] == 0, counts
@@ -213,13 +213,12 @@ def test_a_write_that_fails_midway_leaves_the_original(tmp_path):
     os.chmod(f, 0o640)
     fixed_size = len(text) + len(", training=True")
     limit = len(text) - 1000  # the new bytes cannot all be written
-    p = subprocess.run([trainfix_exe(), "apply", "--no-cache", "train.py"], cwd=tmp_path, capture_output=True,
-                       preexec_fn=_limit_file_size(limit))
+    p = run_trainfix("apply", "--no-cache", "train.py", cwd=tmp_path, preexec_fn=_limit_file_size(limit))
     err = p.stderr.decode()
     assert p.returncode == 2, err
     assert re.search(r"^train\.py: error: cannot write: File too large", err, re.M), err
     assert f.read_text() == text, f"the file was damaged: {f.stat().st_size} bytes, expected {len(text)}"
     assert f.stat().st_mode & 0o777 == 0o640
     assert [n for n in os.listdir(tmp_path) if "trainfix-tmp" in n] == []
-    ok = subprocess.run([trainfix_exe(), "apply", "--no-cache", "train.py"], cwd=tmp_path, capture_output=True)
+    ok = run_trainfix("apply", "--no-cache", "train.py", cwd=tmp_path)
     assert ok.returncode == 0 and f.stat().st_size == fixed_size

@@ -23,7 +23,7 @@ from trainfix.docs import code_blocks, fix_safety, sections
 from trainfix.lsp.server import Options
 from trainfix.rules import BY_CODE
 
-from conftest import BUGGY, CASES, ROOT, trainfix_exe
+from conftest import BUGGY, CASES, ROOT, run_trainfix as cli, trainfix_exe
 
 TIMEOUT = 60  # seconds for any one exchange with the server
 EXAMPLE = ROOT / "examples" / "train_custom_loop.py"
@@ -120,10 +120,6 @@ def apply_edit(texts: dict[str, str], edit: types.WorkspaceEdit, encoding: str) 
             text = text[:start] + new + text[end:]
         out[uri] = text
     return out
-
-
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, capture_output=True, timeout=300)
 
 
 def cli_findings(cwd: Path, *args) -> list[dict]:

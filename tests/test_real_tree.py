@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import trainfix_exe
+from conftest import run_trainfix
 
 PACKAGES = [
     "keras==3.15.1",
@@ -82,8 +82,7 @@ def test_apply_on_real_packages_round_trips(installed, tmp_path, capsys):
     py_files = [p for p in before if p.endswith((".py", ".pyi"))]
 
     start = time.monotonic()
-    check = subprocess.run([trainfix_exe(), "check", "--no-cache", "--output-format", "json", "work"],
-                           cwd=tmp_path, capture_output=True, timeout=900)
+    check = run_trainfix("check", "--no-cache", "--output-format", "json", "work", cwd=tmp_path, timeout=900)
     check_time = time.monotonic() - start
     assert check.returncode in (0, 1, 2), check.stderr.decode()
     findings = json.loads(check.stdout)
@@ -91,7 +90,7 @@ def test_apply_on_real_packages_round_trips(installed, tmp_path, capsys):
     assert snapshot(work) == before, "check wrote something"
 
     start = time.monotonic()
-    apply = subprocess.run([trainfix_exe(), "apply", "work"], cwd=tmp_path, capture_output=True, timeout=900)
+    apply = run_trainfix("apply", "work", cwd=tmp_path, timeout=900)
     apply_time = time.monotonic() - start
     err = apply.stderr.decode()
     assert apply.returncode in (0, 1, 2), err
@@ -121,8 +120,7 @@ def test_apply_on_real_packages_round_trips(installed, tmp_path, capsys):
         assert all("training" in line or line[2:].strip() in ("", ",") for line in changed if line[0] == "+"), \
             f"{rel}: {changed}"
 
-    again = subprocess.run([trainfix_exe(), "apply", "--no-cache", "work"], cwd=tmp_path, capture_output=True,
-                           timeout=900)
+    again = run_trainfix("apply", "--no-cache", "work", cwd=tmp_path, timeout=900)
     assert again.returncode in (0, 1, 2)
     assert snapshot(work) == after, "a second apply changed files again"
 

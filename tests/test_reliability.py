@@ -28,16 +28,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUGGY, CALL, FIXED, FIXED_CALL, trainfix_exe
+from conftest import BUGGY, CALL, FIXED, FIXED_CALL, run_trainfix as run, trainfix_exe
 from trainfix.engine import SourceError
 from trainfix.files import write_atomic
 
 assert FIXED != BUGGY
-
-
-def run(*args, cwd, prefix=(), timeout=120, input=b"", env=None):
-    return subprocess.run([*prefix, trainfix_exe(), *map(str, args)], cwd=cwd, capture_output=True,
-                          timeout=timeout, input=input, env=env)
 
 
 def temp_files(root: Path) -> list[Path]:

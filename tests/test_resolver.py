@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUGGY, trainfix_exe
+from conftest import BUGGY, run_trainfix
 from trainfix import fix_source
 from trainfix import config as config_module
 
@@ -44,8 +44,7 @@ EXPECTED = {
 
 
 def _trainfix(*args, cwd, input=None):
-    p = subprocess.run([trainfix_exe(), "--check", "--no-cache", "--output-format", "json", *args], cwd=cwd,
-                       input=input, capture_output=True, text=True)
+    p = run_trainfix("--check", "--no-cache", "--output-format", "json", *args, cwd=cwd, input=input, text=True)
     assert p.returncode == 1, p.stderr
     return {(r["filename"], r["code"], r["line"]) for r in json.loads(p.stdout)}
 

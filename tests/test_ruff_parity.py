@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import BUGGY, FIXED, ROOT, trainfix_exe
+from conftest import BUGGY, FIXED, ROOT, run_trainfix, trainfix_exe
 from trainfix.cli import cli
 
 UNSAFE = BUGGY.replace("def train_step(x):", "def train_step(x, params):").replace(
@@ -360,7 +360,7 @@ def test_the_gitlab_snippet_runs_locally(tmp_path):
     for command in job["script"][1:]:  # after the `pip install` of trainfix
         argv = command.split()
         assert argv[0] == "trainfix"
-        codes.append(subprocess.run([trainfix_exe(), *argv[1:]], cwd=tmp_path, capture_output=True).returncode)
+        codes.append(run_trainfix(*argv[1:], cwd=tmp_path).returncode)
     assert codes == [0, 1]
     reports = job["artifacts"]["reports"]
     quality = json.loads((tmp_path / reports["codequality"]).read_text())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import BUGGY, FIXED, trainfix_exe
+from conftest import BUGGY, FIXED, run_trainfix as run
 from trainfix.cli import cli
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "training_loop.ipynb"
@@ -23,12 +23,6 @@ SAFE_AND_UNSAFE = BUGGY + """
 def predict_step(x):
     return model(x, training=True)
 """
-
-
-def run(*args, cwd, input=None):
-    p = subprocess.run([trainfix_exe(), *map(str, args)], cwd=cwd, input=input, capture_output=True)
-    p.out, p.err = p.stdout.decode(), p.stderr.decode()
-    return p
 
 
 # -- `--check` anywhere never writes --------------------------------------------------------------
