@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import CASES
+from conftest import CASES, strip_training
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -138,15 +138,6 @@ def test_stdin_follows_the_project_of_its_filename(tmp_path, run_trainfix):
     assert p.stdout == (case / "after" / "pkg" / "train.py").read_bytes()
 
 
-def _strip_training(tree):
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            node.keywords = [k for k in node.keywords if k.arg != "training"]
-            if len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, bool):
-                node.args = node.args[:1]
-    return ast.dump(tree)
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_equivalent_except_training(case):
     if (case / "before").is_dir():
@@ -156,4 +147,4 @@ def test_equivalent_except_training(case):
         pairs = [(case / "before.py", case / name) for name in ("after.py", "after_unsafe.py") if (case / name).exists()]
     assert pairs
     for before, after in pairs:
-        assert _strip_training(ast.parse(after.read_bytes())) == _strip_training(ast.parse(before.read_bytes()))
+        assert strip_training(ast.parse(after.read_bytes())) == strip_training(ast.parse(before.read_bytes()))

@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from conftest import strip_training
 from trainfix import Config, SourceError, fix_source
 
 EXAMPLES = int(os.environ.get("TRAINFIX_FUZZ_EXAMPLES", "60"))
@@ -56,15 +57,6 @@ class Net(keras.Model):
             out = self(data)
         return tape.gradient(out, self.trainable_variables)
 """
-
-
-def strip_training(tree: ast.AST) -> str:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            node.keywords = [k for k in node.keywords if k.arg != "training"]
-            if len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, bool):
-                node.args = node.args[:1]
-    return ast.dump(tree, include_attributes=False)
 
 
 def parses(text: str) -> bool:

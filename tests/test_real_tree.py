@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_trainfix
+from conftest import run_trainfix, strip_training
 
 PACKAGES = [
     "keras==3.15.1",
@@ -63,16 +63,6 @@ def snapshot(root: Path) -> dict[str, str]:
             if not path.is_symlink():
                 out[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
-
-
-def strip_training(tree: ast.AST) -> str:
-    """The AST with every `training=` keyword and positional boolean training argument removed."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            node.keywords = [k for k in node.keywords if k.arg != "training"]
-            if len(node.args) == 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, bool):
-                node.args = node.args[:1]
-    return ast.dump(tree, include_attributes=False)
 
 
 def test_apply_on_real_packages_round_trips(installed, tmp_path, capsys):
