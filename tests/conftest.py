@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+
+from trainfix.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "tests" / "cases"
@@ -28,6 +31,18 @@ def train_step(x):
 """
 CALL, FIXED_CALL = "model(x))", "model(x, training=True))"
 FIXED = BUGGY.replace(CALL, FIXED_CALL)
+
+
+def write(path: Path, data: str | bytes) -> Path:
+    """Write a file, and the folders it needs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(data) if isinstance(data, str) else path.write_bytes(data)
+    return path
+
+
+def invoke(*args, env=None) -> Result:
+    """The CLI in-process, through click's CliRunner."""
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
 
 def strip_training(tree: ast.AST) -> str:

@@ -4,14 +4,8 @@ import os
 
 from click.testing import CliRunner
 
-from conftest import BUGGY, FIXED
+from conftest import BUGGY, FIXED, write
 from trainfix.cli import cli
-
-
-def write(path, text, mode="w"):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text) if mode == "w" else path.write_bytes(text)
-    return path
 
 
 def test_check_reports_and_writes_nothing(tmp_path):
@@ -64,7 +58,7 @@ def train_step(z):
 
 def test_bad_files_are_reported_and_others_checked(tmp_path, run_trainfix):
     write(tmp_path / "broken.py", "def train_step(:\n    pass\n")
-    write(tmp_path / "latin.py", b"# GradientTape\nx = '\xe9'\n", mode="b")
+    write(tmp_path / "latin.py", b"# GradientTape\nx = '\xe9'\n")
     good = write(tmp_path / "good.py", BUGGY)
     p = run_trainfix("check", tmp_path, cwd=tmp_path)
     err = p.stderr.decode()

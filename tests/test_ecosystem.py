@@ -14,7 +14,7 @@ import pytest
 
 from trainfix.config import KNOWN_CODES
 
-from conftest import BUGGY, FIXED, ROOT, plain_env, run_trainfix, trainfix_exe
+from conftest import BUGGY, FIXED, ROOT, plain_env, run_trainfix, trainfix_exe, write
 
 # unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
 MIXED = """import tensorflow as tf
@@ -39,12 +39,6 @@ def update(s):
         loss = tf.reduce_sum(net.predict(s))
     return tape.gradient(loss, net.trainable_variables)
 """
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def git_init(path: Path) -> None:

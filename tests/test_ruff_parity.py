@@ -6,10 +6,8 @@ import subprocess
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from conftest import BUGGY, FIXED, ROOT, run_trainfix, trainfix_exe
-from trainfix.cli import cli
+from conftest import BUGGY, FIXED, ROOT, invoke, run_trainfix, trainfix_exe, write
 
 UNSAFE = BUGGY.replace("def train_step(x):", "def train_step(x, params):").replace(
     "tape.gradient(loss, model.trainable_variables), model.trainable_variables", "tape.gradient(loss, params), params")
@@ -21,16 +19,6 @@ model = keras.Sequential([keras.layers.Dense(1)])
 def test_step(x):
     return model(x, training=False)  # trainfix: ignore[TRN003, TRN004]  # kept
 """
-
-
-def write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-def invoke(*args, env=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
 
 # -- 1. check --fix and friends ------------------------------------------------------------------
