@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "tests" / "cases"
 CASES = sorted(p for p in CASES_DIR.iterdir() if (p / "case.toml").is_file())
 FILE_CASES = [p for p in CASES if (p / "before.py").is_file()]  # one file each; the others are project trees
+NOTEBOOKS = ROOT / "tests" / "notebooks"
 
 
 # a custom training loop that forgets training=True, and its fix: the CLI tests' common file
@@ -88,6 +89,19 @@ def run_trainfix(*args, cwd=None, input=None, env=None, timeout=300, prefix=(), 
                        stdin=subprocess.DEVNULL if input is None else None, capture_output=True,
                        env=plain_env() if env is None else env, timeout=timeout, text=text, **popen)
     return Ran(p.args, p.returncode, p.stdout, p.stderr)
+
+
+# the CLI, then the names of the analysis modules it imported
+PROBE = ("import sys\nfrom trainfix.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+         "print(sorted(m for m in sys.modules if m.startswith(('trainfix.engine', 'trainfix.analysis'))))")
+
+
+def probe(cwd, *args) -> tuple[str, str]:
+    """Output of one CLI run in a subprocess, and the analysis modules it imported (the proof a
+    file was analysed): the installed command cannot tell, so this runs `main` under PROBE."""
+    p = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    *out, modules = p.stdout.splitlines()
+    return "\n".join(out), modules
 
 
 @pytest.fixture(name="run_trainfix")

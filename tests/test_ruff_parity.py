@@ -178,13 +178,6 @@ def test_colour_follows_force_color_and_no_color(tmp_path, run_trainfix, fmt):
     assert b"\x1b[" not in plain.stdout and b"TRN001" in plain.stdout
 
 
-def test_cached_findings_still_show_their_source_line(tmp_path, run_trainfix):
-    write(tmp_path / "train.py", BUGGY)
-    first = run_trainfix("check", "--output-format", "full", "--cache", ".", cwd=tmp_path)
-    second = run_trainfix("check", "--output-format", "full", "--cache", ".", cwd=tmp_path)  # findings served by the cache
-    assert first.stdout == second.stdout and b"10 |         loss" in second.stdout
-
-
 # -- 5. machine formats --------------------------------------------------------------------------
 def test_json_has_ruff_edits_url_and_errors(tmp_path):
     write(tmp_path / "train.py", BUGGY)
