@@ -33,6 +33,30 @@ def train_step(x):
 CALL, FIXED_CALL = "model(x))", "model(x, training=True))"
 FIXED = BUGGY.replace(CALL, FIXED_CALL)
 
+# unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
+MIXED = """import tensorflow as tf
+import keras
+
+net = keras.Sequential([keras.layers.Dense(2)])
+opt = keras.optimizers.Adam()
+
+
+def train_step(x, params):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(net(x)) + tf.reduce_sum(net(x, training=False))
+    opt.apply_gradients(zip(tape.gradient(loss, params), params))
+
+
+def fit(x):
+    train_step(x, net.trainable_variables)
+
+
+def update(s):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(net.predict(s))
+    return tape.gradient(loss, net.trainable_variables)
+"""
+
 
 def write(path: Path, data: str | bytes) -> Path:
     """Write a file, and the folders it needs."""

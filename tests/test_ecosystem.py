@@ -1,4 +1,5 @@
-"""trainfix among the tools around it: config, discovery, stdin, output formats, rules, --show-skipped.
+"""trainfix among the tools around it: discovery, stdin, output formats, rules, --show-skipped
+(configuration: test_config.py).
 
 Everything runs the installed `trainfix` command in a subprocess, as users and CI do.
 """
@@ -14,32 +15,7 @@ import pytest
 
 from trainfix.config import KNOWN_CODES
 
-from conftest import BUGGY, FIXED, ROOT, plain_env, run_trainfix, trainfix_exe, write
-
-# unresolved gradient sources: TRN001 and TRN002 with unsafe fixes; and a display-only TRN005
-MIXED = """import tensorflow as tf
-import keras
-
-net = keras.Sequential([keras.layers.Dense(2)])
-opt = keras.optimizers.Adam()
-
-
-def train_step(x, params):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(net(x)) + tf.reduce_sum(net(x, training=False))
-    opt.apply_gradients(zip(tape.gradient(loss, params), params))
-
-
-def fit(x):
-    train_step(x, net.trainable_variables)
-
-
-def update(s):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(net.predict(s))
-    return tape.gradient(loss, net.trainable_variables)
-"""
-
+from conftest import BUGGY, FIXED, MIXED, ROOT, plain_env, run_trainfix, trainfix_exe, write
 
 def git_init(path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(path)], check=True)
@@ -125,93 +101,6 @@ def test_a_nested_projects_excludes_apply_when_walking_from_above(tmp_path):
     assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["sub/y.py"]
 
 
-# -- configuration ---------------------------------------------------------------------------
-BAD_VALUES = [
-    ("train-functions", "'train_step'"), ("extend-train-functions", "[1]"), ("eval-functions", "true"),
-    ("extend-eval-functions", "'x'"), ("predict-functions", "{a = 1}"), ("extend-predict-functions", "3"),
-    ("model-factories", "'lib.build'"), ("extend-model-factories", "[['x']]"), ("select", "'TRN001'"),
-    ("select", "['TRN999']"), ("extend-select", "['XYZ']"), ("ignore", "['TRN9']"), ("extend-ignore", "1"),
-    ("exclude", "'build'"), ("extend-exclude", "[true]"), ("unsafe-fixes", "'yes'"), ("respect-gitignore", "1"),
-    ("force-exclude", "'no'"), ("cache", "0"), ("output-format", "'xml'"), ("output-format", "['json']"),
-    ("train-function", "['x']"), ("extend-unsafe-fixes", "true"),
-]
-
-
-@pytest.mark.parametrize("key,value", BAD_VALUES, ids=[f"{k}={v}" for k, v in BAD_VALUES])
-def test_bad_config_exits_2_naming_the_key(tmp_path, key, value):
-    write(tmp_path / "pyproject.toml", f"[tool.trainfix]\n{key} = {value}\n")
-    write(tmp_path / "train.py", BUGGY)
-    p = run_trainfix("check", "train.py", cwd=tmp_path)
-    assert p.returncode == 2
-    assert f"[tool.trainfix] {key}" in p.err
-    assert "Traceback" not in p.err
-
-
-def test_nearest_pyproject_upward_wins(tmp_path):
-    write(tmp_path / "pyproject.toml", "[tool.trainfix]\nignore = ['TRN001']\n")
-    write(tmp_path / "a" / "train.py", BUGGY)
-    write(tmp_path / "b" / "pyproject.toml", "[tool.trainfix]\nselect = ['TRN001']\n")
-    write(tmp_path / "b" / "c" / "train.py", BUGGY)
-    write(tmp_path / "d" / "pyproject.toml", "[project]\nname = 'd'\n")  # no [tool.trainfix]: keep looking up
-    write(tmp_path / "d" / "train.py", BUGGY)
-    p = run_trainfix("check", "--output-format", "concise", ".", cwd=tmp_path)
-    assert p.returncode == 1
-    assert [line.split(":")[0] for line in p.out.splitlines() if "TRN001" in line] == ["b/c/train.py"]
-
-
-def test_cli_flags_override_the_config(tmp_path):
-    write(tmp_path / "pyproject.toml", "[tool.trainfix]\nselect = ['TRN003']\noutput-format = 'json'\n"
-                                       "unsafe-fixes = true\n")
-    f = write(tmp_path / "mixed.py", MIXED)
-    p = run_trainfix("check", "mixed.py", cwd=tmp_path)
-    assert p.returncode == 0 and json.loads(p.out) == []  # config: json, only TRN003
-    p = run_trainfix("check", "--select", "TRN001,TRN002", "--output-format", "concise", "mixed.py", cwd=tmp_path)
-    assert p.returncode == 1
-    assert re.search(r"TRN002 .*\[\*\]$", p.out, re.M)  # unsafe-fixes = true from the config
-    p = run_trainfix("check", "--select", "TRN002", "--no-unsafe-fixes", "--output-format", "concise", "mixed.py",
-                 cwd=tmp_path)
-    assert not re.search(r"\[\*\]$", p.out, re.M) and "more fix available with `--unsafe-fixes`" in p.out
-    assert f.read_text() == MIXED
-
-
-STEP_SOURCE = """import keras
-
-
-class Net(keras.Model):
-    def {name}(self, x):
-        return self(x)
-"""
-
-
-@pytest.mark.parametrize("table,name,expected", [
-    ("", "predict_step", "TRN003"),
-    ("predict-functions = ['forward']", "predict_step", None),
-    ("predict-functions = ['forward']", "forward", "TRN003"),
-    ("extend-predict-functions = ['forward']", "predict_step", "TRN003"),
-    ("eval-functions = ['score']", "test_step", None),
-    ("extend-eval-functions = ['score']", "score", "TRN003"),
-    ("train-functions = ['fit_batch']", "train_step", None),
-    ("extend-train-functions = ['fit_batch']", "fit_batch", "TRN001"),
-])
-def test_step_function_options(tmp_path, table, name, expected):
-    write(tmp_path / "pyproject.toml", f"[tool.trainfix]\n{table}\n")
-    write(tmp_path / "m.py", STEP_SOURCE.format(name=name))
-    p = run_trainfix("check", "--output-format", "json", "m.py", cwd=tmp_path)
-    assert [r["code"] for r in json.loads(p.out)] == ([expected] if expected else []), p.err
-
-
-def test_model_factories_and_extend(tmp_path):
-    src = ("import tensorflow as tf\nfrom nets import build, build_other\n\nnet = build()\nother = build_other()\n\n\n"
-           "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_sum(net(x) + other(x))\n"
-           "    return tape.gradient(loss, net.trainable_variables + other.trainable_variables)\n")
-    write(tmp_path / "m.py", src)
-    write(tmp_path / "pyproject.toml", "[tool.trainfix]\nmodel-factories = ['nets.build']\n"
-                                       "extend-model-factories = ['nets.build_other']\n")
-    p = run_trainfix("apply", "m.py", cwd=tmp_path)
-    assert p.returncode == 0, p.out + p.err
-    assert "net(x, training=True) + other(x, training=True)" in (tmp_path / "m.py").read_text()
-
-
 # -- stdin -------------------------------------------------------------------------------------
 def test_stdin_apply_writes_the_fixed_source_to_stdout(tmp_path):
     p = run_trainfix("apply", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
@@ -226,20 +115,6 @@ def test_stdin_check_reports_under_the_given_name(tmp_path):
     assert p.out.startswith("pkg/train.py:10:31: TRN001 ")
     p = run_trainfix("check", "-", cwd=tmp_path, input=FIXED.encode())
     assert p.returncode == 0
-
-
-def test_stdin_uses_the_config_of_the_named_file(tmp_path):
-    write(tmp_path / "pkg" / "pyproject.toml", "[tool.trainfix]\nignore = ['TRN001']\nexclude = ['skip_me.py']\n")
-    p = run_trainfix("check", "-", "--stdin-filename", "pkg/train.py", cwd=tmp_path, input=BUGGY.encode())
-    assert p.returncode == 0, p.out
-    # --force-exclude with an excluded name: apply passes the text through unchanged
-    write(tmp_path / "pyproject.toml", "[tool.trainfix]\nexclude = ['skip_me.py']\n")
-    p = run_trainfix("apply", "--force-exclude", "-", "--stdin-filename", "skip_me.py", cwd=tmp_path,
-                 input=BUGGY.encode())
-    assert p.returncode == 0 and p.out == BUGGY
-    p = run_trainfix("check", "--force-exclude", "-", "--stdin-filename", "skip_me.py", cwd=tmp_path,
-                 input=BUGGY.encode())
-    assert p.returncode == 0 and "TRN001" not in p.out
 
 
 # -- output formats ----------------------------------------------------------------------------
@@ -347,12 +222,6 @@ def test_sarif_fixes_are_the_fixes_apply_writes(tmp_path):
         region = change.replacements[0].deleted_region
         lines = MIXED.splitlines(keepends=True)
         assert sum(map(len, lines[:region.start_line - 1])) + region.start_column - 1 == region.char_offset
-
-
-def test_output_format_from_config(tmp_path):
-    write(tmp_path / "pyproject.toml", "[tool.trainfix]\noutput-format = 'github'\n")
-    write(tmp_path / "train.py", BUGGY)
-    assert run_trainfix("check", ".", cwd=tmp_path).out.startswith("::error ")
 
 
 def test_json_keeps_its_contract_with_statistics_and_show_skipped(tmp_path):

@@ -1,5 +1,6 @@
 """ruff's habits, through the real CLI: check --fix, --add-noqa, TRN100, full/concise output,
-machine formats, --config, per-file-ignores, the GitHub Action and the GitLab snippet."""
+machine formats, --output-file, the GitHub Action and the GitLab snippet (--config and
+per-file-ignores: test_config.py)."""
 import json
 import os
 import subprocess
@@ -250,38 +251,7 @@ def test_rules_as_json():
     assert by_code["TRN100"]["name"] == "unused-suppression" and "## Fix safety" in by_code["TRN100"]["explanation"]
 
 
-# -- 6. configuration from the command line ---------------------------------------------------------
-def test_config_file_and_overrides(tmp_path):
-    src = BUGGY.replace("def train_step", "def fit_batch").replace(
-        "with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(model(x))\n    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))\n",
-        "return model(x)\n")
-    f = write(tmp_path / "evals.py", src)
-    assert invoke("check", "--no-cache", f).exit_code == 0
-    toml = write(tmp_path / "conf" / "trainfix.toml", "eval-functions = ['fit_batch']\n")
-    assert invoke("check", "--config", toml, "--no-cache", f).exit_code == 1
-    pyproject = write(tmp_path / "conf" / "pyproject.toml", "[tool.trainfix]\neval-functions = ['fit_batch']\n")
-    assert invoke("check", "--config", pyproject, "--no-cache", f).exit_code == 1
-    assert invoke("check", "--config", "eval-functions = ['fit_batch']", "--no-cache", f).exit_code == 1
-    assert invoke("check", "--config", toml, "--config", "ignore = ['TRN003']", "--no-cache", f).exit_code == 0
-
-
-def test_unknown_keys_get_a_suggestion(tmp_path):
-    f = write(tmp_path / "train.py", BUGGY)
-    result = invoke("check", "--config", "train-function = ['x']", f)
-    assert result.exit_code == 2 and "did you mean `train-functions`?" in result.output
-    write(tmp_path / "pyproject.toml", "[tool.trainfix]\nextend-eval-function = ['x']\n")
-    result = invoke("check", f)
-    assert result.exit_code == 2 and "did you mean `extend-eval-functions`?" in result.output
-
-
-def test_per_file_ignores(tmp_path):
-    write(tmp_path / "pyproject.toml", "[tool.trainfix.per-file-ignores]\n\"legacy/*.py\" = [\"TRN001\"]\n")
-    write(tmp_path / "legacy" / "old.py", BUGGY)
-    write(tmp_path / "new.py", BUGGY)
-    result = invoke("check", "--output-format", "concise", "--no-cache", tmp_path)
-    assert "new.py:10:31: TRN001" in result.output and "old.py" not in result.output
-
-
+# -- 6. --output-file (configuration from the command line: test_config.py) ---------------------
 def test_output_file(tmp_path):
     f = write(tmp_path / "train.py", BUGGY)
     out = tmp_path / "report.json"
