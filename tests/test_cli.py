@@ -37,25 +37,6 @@ def test_apply_fixes_then_clean(tmp_path):
     assert again.exit_code == 0 and f.stat().st_mtime_ns == mtime
 
 
-def test_nested_fixes_land_in_one_pass(tmp_path):
-    src = """import tensorflow as tf
-import keras
-
-g = keras.Sequential([keras.layers.Dense(2)])
-d = keras.Sequential([keras.layers.Dense(1)])
-
-
-def train_step(z):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(d(g(z)))
-    return tape.gradient(loss, g.trainable_variables + d.trainable_variables)
-"""
-    f = write(tmp_path / "gan.py", src)
-    result = CliRunner().invoke(cli, ["apply", str(f)])
-    assert result.exit_code == 0, result.output
-    assert "d(g(z, training=True), training=True)" in f.read_text()
-
-
 def test_bad_files_are_reported_and_others_checked(tmp_path, run_trainfix):
     write(tmp_path / "broken.py", "def train_step(:\n    pass\n")
     write(tmp_path / "latin.py", b"# GradientTape\nx = '\xe9'\n")

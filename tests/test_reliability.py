@@ -301,26 +301,6 @@ def test_warnings_about_user_code_are_not_printed(tmp_path):
     assert (tmp_path / "esc.py").read_text() == text.replace(CALL, FIXED_CALL)
 
 
-def test_verify_rejects_every_kind_of_bad_fix():
-    """engine.verify, the last gate before a write: output that does not parse, that changes more
-    than `training`, or that a second pass would change again, is refused."""
-    from trainfix import Config
-    from trainfix.engine import verify
-
-    config = Config()
-    verify(BUGGY, FIXED, config, False)  # the real fix passes
-    bad_outputs = {
-        "does not parse": BUGGY.replace(CALL, "model(x training=True))"),
-        "changed more": BUGGY.replace(CALL, "model(y, training=True))"),
-        "changed more (dropped code)": FIXED.replace("    opt.apply_gradients", "    pass  # opt.apply_gradients"),
-        "second pass": BUGGY.replace(CALL, "model(x, training=None))"),
-    }
-    for what, new in bad_outputs.items():
-        with pytest.raises(SourceError, match="verification failed"):
-            verify(BUGGY, new, config, False)
-            pytest.fail(f"verify accepted an output that {what}")
-
-
 # -- changed by someone else between read and write -------------------------------------------------
 
 
