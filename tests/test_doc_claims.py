@@ -4,14 +4,14 @@ import re
 import shutil
 import tomllib
 
-from conftest import ROOT, run_trainfix
+from conftest import NOTEBOOKS, ROOT, run_trainfix
 from trainfix.docs import code_blocks
 from trainfix.files import SUFFIXES
 
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 PAGES = sorted(p for p in DOCS.glob("*.md")) + [README]
-NOTEBOOK = ROOT / "tests" / "notebooks" / "training_loop.ipynb"
+NOTEBOOK = NOTEBOOKS / "training_loop.ipynb"
 EXAMPLE = ROOT / "examples" / "train_custom_loop.py"
 ANSI = "\x1b["
 

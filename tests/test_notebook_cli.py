@@ -2,9 +2,8 @@
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
-NOTEBOOKS = Path(__file__).parent / "notebooks"
+from conftest import NOTEBOOKS
 
 
 def stage(tmp_path, name):

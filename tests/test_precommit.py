@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import NOTEBOOKS, ROOT
 
 BUGGY = (ROOT / "examples" / "train_custom_loop.py").read_text()
-NOTEBOOK = ROOT / "tests" / "notebooks" / "training_loop.ipynb"
+NOTEBOOK = NOTEBOOKS / "training_loop.ipynb"
 FINDINGS = ("train.py:26:18: TRN001", "train.py:35:14: TRN004", "nb.ipynb:cell 8:4:18: TRN001")
 
 
