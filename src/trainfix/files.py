@@ -5,10 +5,19 @@ import hashlib
 import io
 import os
 import tokenize
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from .errors import SourceError
+
+if TYPE_CHECKING:
+    from pathspec import Pattern, PathSpec
+
+    Spec: TypeAlias = PathSpec[Pattern]
+
+StrPath: TypeAlias = "str | os.PathLike[str]"
 
 SUFFIXES = (".py", ".pyi", ".ipynb")
 TEMP_SUFFIX = ".trainfix-tmp"
@@ -19,11 +28,10 @@ DEFAULT_EXCLUDES = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decoded:
     text: str
     encoding: str
-    digest: str
 
 
 def decode(raw: bytes) -> Decoded:
@@ -44,11 +52,7 @@ def decode(raw: bytes) -> Decoded:
         raise SourceError(f"cannot decode as {encoding}: {getattr(exc, 'reason', exc)} "
                           f"(byte 0x{raw[start]:02x})" if isinstance(exc, UnicodeDecodeError) else str(exc),
                           line) from None
-    return Decoded(text, encoding, hashlib.sha256(raw).hexdigest())
-
-
-def encode(text: str, encoding: str) -> bytes:
-    return text.encode(encoding)
+    return Decoded(text, encoding)
 
 
 def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) -> None:
@@ -122,7 +126,16 @@ def _process_alive(pid: int) -> bool:
         return True
 
 
-def _spec(lines):
+class Matcher(Protocol):
+    """What decides whether a path (relative, `/`-separated, a folder's ending in `/`) is ignored."""
+
+    def match_file(self, file: str) -> bool: ...
+
+
+Chain: TypeAlias = "list[tuple[str, Matcher]]"  # (folder, its .gitignore), outermost first
+
+
+def _spec(lines: Iterable[str]) -> Spec:
     """A gitignore-style matcher; pathspec is imported only by a tree that has patterns."""
     import pathspec
 
@@ -135,11 +148,11 @@ class _Unignoring:
     that folder (or a folder between them): git never descends into an ignored folder, but
     the user asked for this one. Its other patterns (`*_pb2.py`) still apply below it."""
 
-    def __init__(self, patterns: list):
+    def __init__(self, patterns: list[Pattern]):
         self.patterns = patterns
 
     @classmethod
-    def of(cls, spec, folder: str, top: str):
+    def of(cls, spec: Spec, folder: str, top: str) -> Matcher:
         if top == folder or not spec.match_file(top[len(folder) + 1:] + "/"):
             return spec  # the named folder is not ignored: the .gitignore as it is
         parts = top[len(folder) + 1:].split(os.sep)
@@ -147,11 +160,11 @@ class _Unignoring:
         return cls([p for p in spec.patterns
                     if p.include is not None and not any(p.match_file(r) is not None for r in named)])
 
-    def match_file(self, rel: str) -> bool:
+    def match_file(self, file: str) -> bool:
         ignored = False
         for pattern in self.patterns:  # the last matching pattern decides, as in git
-            if pattern.match_file(rel) is not None:
-                ignored = pattern.include
+            if pattern.match_file(file) is not None:
+                ignored = bool(pattern.include)
         return ignored
 
 
@@ -164,10 +177,10 @@ class Discovery:
         self.root = str(root.absolute()) if root is not None else None
         self.user_exclude = _spec(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
-        self._ignores: dict[str, object] = {}
+        self._ignores: dict[str, Spec | None] = {}
         self.errors: list[str] = []  # folders that could not be listed
 
-    def _gitignore(self, folder: Path | str):
+    def _gitignore(self, folder: Path | str) -> Spec | None:
         folder = str(folder)
         if folder not in self._ignores:
             spec = None
@@ -181,7 +194,7 @@ class Discovery:
             self._ignores[folder] = spec
         return self._ignores[folder]
 
-    def _matches(self, real: str, name: str, is_dir: bool, top: str, chain) -> bool:
+    def _matches(self, real: str, name: str, is_dir: bool, top: str, chain: Chain) -> bool:
         if is_dir and name in DEFAULT_EXCLUDES:
             return True
         suffix = "/" if is_dir else ""
@@ -195,9 +208,9 @@ class Discovery:
                 return True
         return False
 
-    def _ancestor_chain(self, top: Path) -> list:
+    def _ancestor_chain(self, top: Path) -> list[tuple[str, Spec]]:
         """.gitignore files above `top`, up to the repository root (none outside a repository)."""
-        chain = []
+        chain: list[tuple[str, Spec]] = []
         for parent in top.parents:
             spec = self._gitignore(parent)
             if spec is not None:
@@ -206,32 +219,40 @@ class Discovery:
                 return chain
         return []
 
+    def _names_from(self, real: Path) -> Path:
+        """The folder a named path's folder names count from: the repository root, else the project
+        root or the current folder (whichever holds it), else its own folder."""
+        top = next((p for p in real.parents if (p / ".git").exists()), None)
+        if top is not None:
+            return top
+        roots = [Path(self.root)] if self.root is not None else []
+        return next((r for r in [*roots, Path.cwd()] if real.is_relative_to(r)), real.parent)
+
+    def _user_excluded(self, real: Path, suffix: str, top: Path) -> bool:
+        """An `exclude` pattern matches the named path, or (`legacy/`) a folder it is under, as in a walk."""
+        if self.user_exclude is None:
+            return False
+        base = Path(self.root) if self.root is not None and real.is_relative_to(self.root) else top
+        rel = real.relative_to(base).as_posix() + suffix if real.is_relative_to(base) else real.name + suffix
+        rels = [rel] + [p.relative_to(base).as_posix() + "/" for p in real.parents
+                        if p.is_relative_to(base) and p != base]
+        return any(self.user_exclude.match_file(r) for r in rels) or self.user_exclude.match_file(real.name + suffix)
+
     def is_excluded(self, path: Path, is_dir: bool = False) -> bool:
         """For explicitly named files and folders under --force-exclude."""
         real = path.absolute()
         suffix = "/" if is_dir else ""
         chain = self._ancestor_chain(real)
-        # folder names count from the repository root, else the project root or the current folder
-        top = next((p for p in real.parents if (p / ".git").exists()), None)
-        if top is None:
-            roots = [Path(self.root)] if self.root is not None else []
-            top = next((r for r in [*roots, Path.cwd()] if real.is_relative_to(r)), real.parent)
+        top = self._names_from(real)
         folders = [real] if is_dir else []
         if any(p.name in DEFAULT_EXCLUDES for p in [*folders, *real.parents] if p.is_relative_to(top) and p != top):
             return True
-        if self.user_exclude is not None:
-            base = Path(self.root) if self.root is not None and real.is_relative_to(self.root) else top
-            rel = real.relative_to(base).as_posix() + suffix if real.is_relative_to(base) else real.name + suffix
-            # a pattern naming a folder (`legacy/`) excludes the files under it, as in a walk
-            rels = [rel] + [p.relative_to(base).as_posix() + "/" for p in real.parents
-                            if p.is_relative_to(base) and p != base]
-            if any(self.user_exclude.match_file(r) for r in rels) or \
-                    self.user_exclude.match_file(real.name + suffix):
-                return True
+        if self._user_excluded(real, suffix, top):
+            return True
         return any(spec.match_file(real.relative_to(folder).as_posix() + suffix)
                    for folder, spec in ((Path(f), sp) for f, sp in chain) if real.is_relative_to(folder))
 
-    def walk(self, root: Path, shown_root: str | None = None):
+    def walk(self, root: Path, shown_root: str | None = None) -> Iterator[tuple[str, str]]:
         """Yield (absolute path, path as shown) of the source files under `root`, once each
         (a folder or file reached through a symlink is not checked twice). Paths are plain
         strings: a run walks thousands of files, and most are only read once."""
@@ -248,7 +269,8 @@ class Discovery:
         yield from self._walk(top, os.path.realpath(top), "" if shown == "." else shown.rstrip("/") + "/", top,
                               chain, {(st.st_dev, st.st_ino)}, set())
 
-    def _walk(self, path: str, real: str, prefix: str, top: str, chain, folders: set, files: set):
+    def _walk(self, path: str, real: str, prefix: str, top: str, chain: Chain, folders: set[tuple[int, int]],
+              files: set[str]) -> Iterator[tuple[str, str]]:
         """`real` is `path` with its symlinks resolved: the identity of the files under it."""
         try:
             entries = sorted(os.scandir(path), key=lambda e: e.name)

@@ -17,6 +17,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -26,6 +27,19 @@ class Edit:
     start: int
     end: int
     text: str
+
+
+class Located(Protocol):
+    """A node with a source span (an expression, a keyword argument, a statement)."""
+
+    @property
+    def lineno(self) -> int: ...
+    @property
+    def col_offset(self) -> int: ...
+    @property
+    def end_lineno(self) -> int | None: ...
+    @property
+    def end_col_offset(self) -> int | None: ...
 
 
 class LineIndex:
@@ -46,11 +60,12 @@ class LineIndex:
             return start + col
         return start + len(chunk.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
 
-    def start_of(self, node: ast.AST) -> int:
+    def start_of(self, node: Located) -> int:
         return self.offset(node.lineno, node.col_offset)
 
-    def end_of(self, node: ast.AST) -> int:
-        return self.offset(node.end_lineno, node.end_col_offset)
+    def end_of(self, node: Located) -> int:
+        """Where a parsed node ends (a parsed node always has its end position)."""
+        return self.offset(node.end_lineno or 0, node.end_col_offset or 0)
 
     def line_start(self, offset: int) -> int:
         return self.starts[bisect.bisect_right(self.starts, offset) - 1]
@@ -79,23 +94,17 @@ def training_edit(index: LineIndex, call: ast.Call, where: str, value: str) -> E
     return _insert(index, call, f"training={value}")
 
 
-def _insert(index: LineIndex, call: ast.Call, new_arg: str) -> Edit | None:
-    text = index.text
-    close = index.end_of(call) - 1
-    if text[close] != ")":
-        return None
-    args = [*call.args, *call.keywords]
-    if not args:
-        open_paren = text.rfind("(", index.end_of(call.func), close + 1)
-        if open_paren < 0 or text[open_paren + 1:close].strip():
-            return None
-        return Edit(close, close, new_arg)
-    last = max(args, key=lambda a: (a.end_lineno, a.end_col_offset))
-    last_start = index.start_of(last.value if isinstance(last, ast.keyword) and last.arg is None else last)
-    if isinstance(last, ast.keyword) and last.arg is not None:
-        last_start = index.start_of(last)
-    arg_end = index.end_of(last)
-    # Scan what lies between the last argument and `)`: grouping parens, a comma, comments.
+class _Tail(NamedTuple):
+    """What follows the last argument before `)`: where the argument really ends (after any grouping
+    parentheses) and the trailing comma's offset, if any."""
+
+    arg_end: int
+    comma: int | None
+
+
+def _tail(text: str, arg_end: int, close: int) -> _Tail | None:
+    """Scan grouping parens, a comma and comments between the last argument and `)`; None when
+    anything else is there."""
     comma = None
     i = arg_end
     while i < close:
@@ -111,16 +120,47 @@ def _insert(index: LineIndex, call: ast.Call, new_arg: str) -> Edit | None:
         elif c not in " \t\f\r\n\\":
             return None
         i += 1
+    return _Tail(arg_end, comma)
+
+
+def _last_argument(call: ast.Call) -> ast.expr | ast.keyword:
+    args: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    return max(args, key=lambda a: (a.end_lineno or 0, a.end_col_offset or 0))
+
+
+def _insert(index: LineIndex, call: ast.Call, new_arg: str) -> Edit | None:
+    text = index.text
+    close = index.end_of(call) - 1
+    if text[close] != ")":
+        return None
+    if not call.args and not call.keywords:
+        open_paren = text.rfind("(", index.end_of(call.func), close + 1)
+        if open_paren < 0 or text[open_paren + 1:close].strip():
+            return None
+        return Edit(close, close, new_arg)
+    last = _last_argument(call)
+    last_start = index.start_of(last.value if isinstance(last, ast.keyword) and last.arg is None else last)
+    if isinstance(last, ast.keyword) and last.arg is not None:
+        last_start = index.start_of(last)
+    tail = _tail(text, index.end_of(last), close)
+    if tail is None:
+        return None
+    return _layout(index, last_start, tail, close, new_arg)
+
+
+def _layout(index: LineIndex, last_start: int, tail: _Tail, close: int, new_arg: str) -> Edit:
+    """The edit for the layout rules in the module's docstring."""
+    text = index.text
     line_start = index.line_start(last_start)
     prefix = text[line_start:last_start]
     own_line = prefix.strip(" \t\f(") == ""
     indent = prefix[: len(prefix) - len(prefix.lstrip(" \t\f"))] if own_line else ""
     if own_line and "(" in prefix:
         indent = prefix[: prefix.index("(")]
+    arg_end, comma = tail
     eol = index.newline_after(arg_end)
     if comma is not None:
-        tail = text[comma + 1:close]
-        breaks = list(_NEWLINE.finditer(tail))
+        breaks = list(_NEWLINE.finditer(text[comma + 1:close]))
         if own_line and breaks:
             at = comma + 1 + breaks[-1].end()
             return Edit(at, at, f"{indent}{new_arg},{eol}")
