@@ -383,19 +383,20 @@ def test_pre_commit_hooks_file_declares_both_hooks():
 
 # -- notebook locations in every format ----------------------------------------------------------
 def test_formats_place_notebook_findings_by_cell():
-    """A notebook outcome maps program lines to (cell, line in cell) through FileOutcome.locate."""
+    """A notebook outcome maps program lines to (cell, line in cell) through its texts' CellMap."""
     from sarif_pydantic import Sarif
 
-    from trainfix import formats
-    from trainfix.report import FileOutcome, Report
+    from trainfix import formats, textout
+    from trainfix.outcome import CellMap, FileOutcome, Texts, WriteBack
+    from trainfix.report import Report
     from trainfix.rules import Finding, Fix
 
     finding = Finding("TRN001", "Trained model `model` called without `training=True`", 14, 9, 14, 17,
                       Fix("safe", "Add `training=True`", "True"))
-    outcome = FileOutcome("nb/train.ipynb", findings=[finding], old="x = 1\n" * 20, new="x = 1\n" * 20,
-                          locate=lambda line: (3, line - 10))
-    report = Report("check", outcomes=[outcome])
-    assert report.text_lines() == ["nb/train.ipynb:cell 3:4:9: TRN001 Trained model `model` called without "
+    outcome = FileOutcome("nb/train.ipynb", findings=[finding],
+                          texts=Texts("x = 1\n" * 20, "x = 1\n" * 20, CellMap({14: (3, 4)}, {})))
+    report = Report(WriteBack.CHECK, outcomes=[outcome])
+    assert textout.concise(report) == ["nb/train.ipynb:cell 3:4:9: TRN001 Trained model `model` called without "
                                    "`training=True` [*]"]
     [record] = json.loads(formats.render(report, "json"))
     assert (record["cell"], record["line"], record["column"]) == (3, 4, 9)

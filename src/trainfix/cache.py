@@ -21,10 +21,18 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .config import Config
-from .report import FileOutcome
+from .files import StrPath
+from .findings import Finding, Fix
+from .outcome import CellMap, Dependency, FileOutcome, Stamp
+from .transform import Edit
+
+# An entry as stored: [size, mtime_ns, sha256, findings or None, dependencies, imported], the last three
+# optional. Plain JSON values; `Any` because json.loads gives nothing more precise.
+Entry = list[Any]
 
 DIRNAME = ".trainfix_cache"
 FORMAT = 3  # entries may carry the stamps of the project modules a file's findings depend on
@@ -63,11 +71,11 @@ def project_root(start: Path) -> Path:
 class Cache:
     def __init__(self, root: Path):
         self.folder = root / DIRNAME
-        self._tables: dict[str, dict] = {}
+        self._tables: dict[str, dict[str, Entry]] = {}
         self._dirty: set[str] = set()
         self._seen: set[str] = set()  # entries this run looked up or wrote
 
-    def _table(self, key: str) -> dict:
+    def _table(self, key: str) -> dict[str, Entry]:
         if key not in self._tables:
             try:
                 self._tables[key] = json.loads((self.folder / f"{__version__}-{key}.json").read_text())
@@ -75,33 +83,17 @@ class Cache:
                 self._tables[key] = {}
         return self._tables[key]
 
-    def get(self, path, shown: str, config: Config, findings: bool = False):
+    def get(self, path: StrPath, shown: str, config: Config, findings: bool = False) -> FileOutcome | None:
         """The cached outcome of an unchanged file, or None (findings only when asked for)."""
         key = settings_key(config)
         name = os.path.abspath(path)
         self._seen.add(name)
         entry = self._table(key).get(name)
-        if entry is None:
+        if entry is None or not self._unchanged(path, entry, key):
             return None
-        try:
-            st = os.stat(path)
-            if entry[0] != st.st_size:
-                return None
-            if entry[1] != st.st_mtime_ns:  # touched: the content hash decides
-                with open(path, "rb") as handle:
-                    if hashlib.sha256(handle.read()).hexdigest() != entry[2]:
-                        return None
-                entry[1] = st.st_mtime_ns
-                self._dirty.add(key)
-        except OSError:
+        dependencies = tuple(Dependency(*d) for d in entry[4]) if len(entry) > 4 and entry[4] else ()
+        if any(_moved(dep) for dep in dependencies):  # a project module its analysis read has changed
             return None
-        for dep, size, mtime_ns, _ in entry[4] if len(entry) > 4 and entry[4] else ():  # project modules read
-            try:
-                st = os.stat(dep)
-            except OSError:
-                return None
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return None
         payload = entry[3] if len(entry) > 3 else None
         if payload is None:
             outcome = FileOutcome(shown)
@@ -109,26 +101,38 @@ class Cache:
             return None
         else:
             outcome = _outcome_from_json(shown, payload)
-        outcome.dependencies = tuple(tuple(d) for d in entry[4]) if len(entry) > 4 and entry[4] else ()
-        outcome.imported = len(entry) > 5 and entry[5]
+        outcome.dependencies = dependencies
+        outcome.imported = len(entry) > 5 and bool(entry[5])
         return outcome
 
-    def is_clean(self, path, config: Config) -> bool:
-        outcome = self.get(path, "", config)
-        return outcome is not None and not outcome.findings
+    def _unchanged(self, path: StrPath, entry: Entry, key: str) -> bool:
+        """Same size, and the same mtime or (touched) the same content hash; a new mtime is remembered."""
+        try:
+            st = os.stat(path)
+            if entry[0] != st.st_size:
+                return False
+            if entry[1] != st.st_mtime_ns:  # touched: the content hash decides
+                with open(path, "rb") as handle:
+                    if hashlib.sha256(handle.read()).hexdigest() != entry[2]:
+                        return False
+                entry[1] = st.st_mtime_ns
+                self._dirty.add(key)
+        except OSError:
+            return False
+        return True
 
-    def mark_clean(self, path, config: Config, digest: str, size: int, mtime_ns: int, dependencies=(),
+    def mark_clean(self, path: StrPath, config: Config, stamp: Stamp, dependencies: tuple[Dependency, ...] = (),
                    imported: bool = False) -> None:
         key = settings_key(config)
-        entry = [size, mtime_ns, digest]
+        entry: Entry = [stamp.size, stamp.mtime_ns, stamp.digest]
         if dependencies or imported:
             entry += [None, [list(d) for d in dependencies], imported]
         self._table(key)[os.path.abspath(path)] = entry
         self._dirty.add(key)
 
-    def mark_found(self, path, config: Config, digest: str, size: int, mtime_ns: int, outcome) -> None:
+    def mark_found(self, path: StrPath, config: Config, stamp: Stamp, outcome: FileOutcome) -> None:
         key = settings_key(config)
-        entry = [size, mtime_ns, digest, _outcome_to_json(outcome, config)]
+        entry: Entry = [stamp.size, stamp.mtime_ns, stamp.digest, _outcome_to_json(outcome, config)]
         if outcome.dependencies or outcome.imported:
             entry += [[list(d) for d in outcome.dependencies], outcome.imported]
         self._table(key)[os.path.abspath(path)] = entry
@@ -158,27 +162,32 @@ class Cache:
             pass  # a read-only project still gets checked, just not cached
 
 
-def _outcome_to_json(outcome, config: Config) -> dict:
+def _moved(dep: Dependency) -> bool:
+    try:
+        st = os.stat(dep.path)
+    except OSError:
+        return True
+    return (st.st_size, st.st_mtime_ns) != (dep.size, dep.mtime_ns)
+
+
+def _outcome_to_json(outcome: FileOutcome, config: Config) -> dict[str, Any]:
     findings = [[f.code, f.message, f.line, f.column, f.end_line, f.end_column,
                  None if f.fix is None else [f.fix.applicability, f.fix.message, f.fix.value, f.fix.reason], f.applied,
                  None if f.edit is None else [f.edit.start, f.edit.end, f.edit.text]] for f in outcome.findings]
-    payload = {"unsafe": config.unsafe_fixes, "findings": findings}
-    if outcome.locate is not None:  # a notebook: program lines -> cells, and positions in the .ipynb text
-        payload["cells"] = [[line, *where] for line, where in outcome.locate.cells.items()]
-        payload["positions"] = [[*point, *where] for point, where in outcome.locate.positions.items()]
+    payload: dict[str, Any] = {"unsafe": config.unsafe_fixes, "findings": findings}
+    cells = outcome.texts.cells
+    if cells is not None:  # a notebook: program lines -> cells, and positions in the .ipynb text
+        payload["cells"] = [[line, *where] for line, where in cells.cells.items()]
+        payload["positions"] = [[*point, *where] for point, where in cells.positions.items()]
     return payload
 
 
-def _outcome_from_json(shown: str, payload: dict):
-    from .findings import Finding, Fix
-    from .notebook_runner import Locator
-    from .transform import Edit
-
+def _outcome_from_json(shown: str, payload: dict[str, Any]) -> FileOutcome:
     outcome = FileOutcome(shown)
     for code, message, line, column, end_line, end_column, fix, applied, edit in payload["findings"]:
         outcome.findings.append(Finding(code, message, line, column, end_line, end_column, Fix(*fix) if fix else None,
                                         applied=applied, edit=Edit(*edit) if edit else None))
     if "cells" in payload:
-        outcome.locate = Locator({line: (cell, at) for line, cell, at in payload["cells"]},
-                                 {(line, col): (fl, fc) for line, col, fl, fc in payload["positions"]})
+        outcome.texts.cells = CellMap({line: (cell, at) for line, cell, at in payload["cells"]},
+                                      {(line, col): (fl, fc) for line, col, fl, fc in payload["positions"]})
     return outcome

@@ -3,29 +3,29 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
 from . import __version__
-from .config import KNOWN_CODES, Config, ConfigError, Resolver, load_pyproject, parse_override
 from .config import OUTPUT_FORMATS as FORMATS
-from .report import NO_FILES, FileOutcome, Report, unified_diff
+from .config import Config, ConfigError
+from .files import Discovery, StrPath
+from .outcome import FileOutcome, WriteBack
+from .report import NO_FILES, Report, unified_diff
+from .settings import Overrides, Settings, UnknownCodes
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 PROGRESS_MIN_FILES = 20  # a progress bar only for runs longer than a glance
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _codes(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
-    bad = [c for c in codes if not any(full.startswith(c) for full in KNOWN_CODES)]
-    if bad:
-        raise click.BadParameter(f"unknown rule code(s): {', '.join(bad)}")
-    return codes
-
-
-def common_options(fn):
+def common_options(fn: F) -> F:
     options = [
         click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
         click.option("--diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them."),
@@ -81,14 +81,14 @@ FIX_OPTIONS = [
 ]
 
 
-def fix_options(fn):
+def fix_options(fn: F) -> F:
     for option in reversed(FIX_OPTIONS):
         fn = option(fn)
     return fn
 
 
 class Cli(click.Group):
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # `trainfix --check PATHS` is the same as `trainfix check PATHS`; `--check` anywhere
         # (before a `--`) means check, so with `apply` it is an error, never a write
         end = args.index("--") if "--" in args else len(args)
@@ -115,21 +115,21 @@ def cli() -> None:
 @cli.command()
 @common_options
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when a file was fixed, even if no finding remains.")
-def apply(**kwargs) -> None:
+def apply(diff: bool, **kwargs: Any) -> None:
     """Fix the files under PATHS (default: the current folder)."""
-    sys.exit(run("apply", **kwargs))
+    sys.exit(run(WriteBack.of(fix=True, diff=diff), **kwargs))
 
 
 @cli.command()
 @common_options
 @fix_options
-def check(fix: bool, fix_only: bool, add_noqa: bool, **kwargs) -> None:
+def check(fix: bool, fix_only: bool, add_noqa: bool, diff: bool, **kwargs: Any) -> None:
     """Report findings under PATHS without writing; exit 1 if any (`--fix`: write the fixes, as `apply`)."""
     if add_noqa:
-        if fix or fix_only or kwargs["diff"]:
+        if fix or fix_only or diff:
             raise click.UsageError("--add-noqa cannot be combined with --fix, --fix-only or --diff")
         sys.exit(run_add_noqa(**kwargs))
-    sys.exit(run("apply" if fix or fix_only else "check", fix_only=fix_only, **kwargs))
+    sys.exit(run(WriteBack.of(fix=fix or fix_only, diff=diff), fix_only=fix_only, **kwargs))
 
 
 @cli.command("rules")
@@ -193,63 +193,6 @@ def server() -> None:
     sys.exit(serve())
 
 
-def _settings(base: Config, kw: dict) -> Config:
-    changes = {}
-    if kw["select"] is not None:
-        changes["select"] = _codes(kw["select"])
-    if kw.get("extend_select"):
-        changes["select"] = changes.get("select", base.select) + _codes(kw["extend_select"])
-    if kw["ignore"] is not None:
-        changes["ignore"] = base.ignore + _codes(kw["ignore"])
-    if kw["unsafe_fixes"] is not None:
-        changes["unsafe_fixes"] = kw["unsafe_fixes"]
-    if kw["exclude"]:
-        changes["exclude"] = tuple(kw["exclude"])
-    if kw["extend_exclude"]:
-        changes["extend_exclude"] = base.extend_exclude + tuple(kw["extend_exclude"])
-    if kw["respect_gitignore"] is not None:
-        changes["respect_gitignore"] = kw["respect_gitignore"]
-    if kw["force_exclude"]:
-        changes["force_exclude"] = True
-    return base.replace(**changes) if changes else base
-
-
-class Settings:
-    """Config per file or folder, from the one resolver (`config.Resolver`), with the CLI's overrides."""
-
-    def __init__(self, kw: dict):
-        self.kw = kw
-        self.resolver = Resolver()
-        self._configs: dict[Path | None, Config] = {}
-        self.file, self.overrides = _config_args(kw.get("config_args", ()))
-
-    def for_path(self, path: Path | str, is_file: bool = False) -> Config:
-        # one lookup per folder, shared by its files and sub-folders; `--config FILE` replaces the lookup
-        if self.file is not None:
-            if None not in self._configs:
-                self._configs[None] = _settings(load_pyproject(self.file, self.overrides), self.kw)
-            return self._configs[None]
-        pyproject = self.resolver.find(path, True if is_file else None)
-        if pyproject not in self._configs:
-            self._configs[pyproject] = _settings(load_pyproject(pyproject, self.overrides), self.kw)
-        return self._configs[pyproject]
-
-
-def _config_args(values) -> tuple[Path | None, dict]:
-    """`--config` values: at most one file (pyproject.toml or trainfix.toml), any `key = value` overrides."""
-    file, overrides = None, {}
-    for value in values:
-        if "=" not in value or Path(value).is_file():
-            if file is not None:
-                raise ConfigError(f"--config {value!r}: only one configuration file may be given")
-            if not Path(value).is_file():
-                raise ConfigError(f"--config {value!r}: no such file (and not a `key = value` override)")
-            file = Path(value).absolute()
-        else:
-            overrides.update(parse_override(value))
-    return file, overrides
-
-
 def _shown(path: Path) -> str:
     if not path.is_absolute() and not path.as_posix().startswith(".."):
         return path.as_posix()
@@ -260,77 +203,121 @@ def _shown(path: Path) -> str:
         return path.as_posix()
 
 
-def _start(kw: dict, stdin_filename: str | None, output_format: str | None):
-    """(settings, base config, format), or None after printing why not."""
+OVERRIDES = ("select", "ignore", "extend_select", "unsafe_fixes", "exclude", "extend_exclude", "respect_gitignore",
+             "force_exclude", "config_args")
+
+
+def _overrides(kw: dict[str, Any]) -> Overrides:
+    """The settings flags among a command's options."""
+    return Overrides(**{name: kw[name] for name in OVERRIDES if name in kw})
+
+
+class _Started(NamedTuple):
+    settings: Settings
+    base: Config  # the configuration of the current folder (or of `--stdin-filename`)
+    fmt: str
+
+
+def _start(kw: dict[str, Any], stdin_filename: str | None, output_format: str | None) -> _Started | None:
+    """The settings, the base config and the format, or None after printing why not."""
     try:
-        settings = Settings(kw)
-        _codes(kw["select"])
-        _codes(kw["ignore"])
-        _codes(kw.get("extend_select"))
+        overrides = _overrides(kw)
+        settings = Settings(overrides)
+        overrides.check_codes()
         base = settings.for_path(stdin_filename, is_file=True) if stdin_filename else settings.for_path(Path.cwd())
-    except (ConfigError, click.BadParameter) as exc:
+    except (ConfigError, UnknownCodes) as exc:
         click.echo(f"trainfix: error: {exc}", err=True)
         return None
     fmt = output_format or base.output_format
     if fmt not in FORMATS:
         click.echo(f"trainfix: error: unknown output format {fmt!r}", err=True)
         return None
-    return settings, base, "concise" if fmt == "text" else fmt  # the SPEC's one line per finding
+    return _Started(settings, base, "concise" if fmt == "text" else fmt)  # the SPEC's one line per finding
 
 
-def run(mode: str, paths: tuple[Path, ...], diff: bool, stdin_filename: str | None, quiet: bool,
+@dataclass(frozen=True)
+class Display:
+    """How the report is shown."""
+
+    fmt: str
+    quiet: bool = False
+    show_skipped: bool = False
+    statistics: bool = False
+    fix_only: bool = False  # report what was fixed, not what remains
+    output_file: Path | None = None
+    stdin_write: bool = False  # the fixed source went to stdout: only the summary, on stderr
+
+
+def run(write_back: WriteBack, paths: tuple[Path, ...], stdin_filename: str | None, quiet: bool,
         output_format: str | None, show_skipped: bool, statistics: bool, exit_zero: bool, output_file: Path | None,
-        fix_only: bool = False, exit_non_zero_on_fix: bool = False, **kw) -> int:
+        cache: bool, jobs: int | None, fix_only: bool = False, exit_non_zero_on_fix: bool = False,
+        **kw: Any) -> int:
     started = _start(kw, stdin_filename, output_format)
     if started is None:
         return 2
     settings, base, fmt = started
-    report = Report(mode, diff=diff, unsafe=base.unsafe_fixes)
-    write = mode == "apply" and not diff
+    report = Report(write_back, unsafe=base.unsafe_fixes)
     paths = paths or (Path("."),)
-    from .runner import process_stdin, run_files
+    from .runner import run_files
 
-    def files():
-        for path, config, shown in _targets(paths, settings, report, stdin_filename):
-            if str(path) != "-":
-                yield path, shown, config
-                continue
-            raw = sys.stdin.buffer.read()
-            if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
-                new = None
-            else:
-                outcome, new = process_stdin(stdin_filename or "-", raw, config, config.unsafe_fixes,
-                                             render=write, path=stdin_filename)
-                outcome.written = write and new is not None  # the fixed text goes to stdout
-                report.add(outcome)
-            if write:
-                sys.stdout.buffer.write(new if new is not None else raw)
-                sys.stdout.flush()
-
-    cache = None
-    if kw["cache"] and base.cache and not show_skipped:
+    files = _files(_targets(paths, settings, report, stdin_filename), report, stdin_filename)
+    found = None
+    if cache and base.cache and not show_skipped:
         from .cache import Cache, project_root
 
-        cache = Cache(project_root(base.source.parent if base.source else Path.cwd()))
+        found = Cache(project_root(base.source.parent if base.source else Path.cwd()))
     # files are read while the walk goes on, unless a progress bar needs their number first
-    items = list(files()) if _progress_bar.wanted(quiet) else files()
+    items = list(files) if _progress_bar.wanted(quiet) else files
     with _progress_bar(len(items) if isinstance(items, list) else 0, quiet) as advance:
-        # findings come from the cache where no new text is needed: no write, no diff (the full, json and
-        # SARIF formats read the unchanged file's text back for its source lines and edits)
-        reuse = not write and not diff
-        for outcome in run_files(items, write=write, cache=cache, jobs=kw["jobs"], progress=advance,
-                                 cached_findings=reuse, texts=fmt in TEXT_FORMATS):
+        # the full, json and SARIF formats show the analysed file's text (its source lines and edits)
+        for outcome in run_files(items, write_back=write_back, cache=found, jobs=jobs, progress=advance,
+                                 texts=fmt in TEXT_FORMATS):
             report.add(outcome)
-    stdin_apply = mode == "apply" and not diff and any(str(p) == "-" for p in paths)
+    display = Display(fmt, quiet, show_skipped, statistics, fix_only, output_file,
+                      stdin_write=write_back is WriteBack.WRITE and any(str(p) == "-" for p in paths))
     try:
-        _print(report, fmt, diff, quiet, show_skipped, statistics, stdin_apply, output_file, fix_only)
+        _print(report, display)
     except OSError as exc:
         click.echo(f"trainfix: error: cannot write {output_file}: {exc.strerror or exc}", err=True)
         return 2
     return _exit_code(report, exit_zero, fix_only, exit_non_zero_on_fix)
 
 
+def _files(targets: Iterable[_File | _Stdin], report: Report,
+           stdin_filename: str | None) -> Iterator[tuple[StrPath, str, Config]]:
+    """The files to run; source read from `-` is processed here (its fixed text goes to stdout)."""
+    for target in targets:
+        if isinstance(target, _File):
+            yield target.path, target.shown, target.config
+        else:
+            _run_stdin(target.config, report, stdin_filename)
+
+
+def _run_stdin(config: Config | None, report: Report, stdin_filename: str | None) -> None:
+    from .runner import process_stdin
+
+    write = report.write_back is WriteBack.WRITE
+    raw = sys.stdin.buffer.read()
+    if config is None:  # --stdin-filename is excluded and --force-exclude is on: pass it through
+        new = None
+    else:
+        outcome, new = process_stdin(stdin_filename or "-", raw, config, config.unsafe_fixes, report.write_back,
+                                     path=stdin_filename)
+        outcome.written = write and new is not None  # the fixed text goes to stdout
+        report.add(outcome)
+    if write:
+        sys.stdout.buffer.write(new if new is not None else raw)
+        sys.stdout.flush()
+
+
 TEXT_FORMATS = ("full", "json", "json-lines", "sarif", "gitlab")  # formats that show source lines or edits
+
+
+def _fixed(report: Report) -> bool:
+    """A file was fixed (or, with --diff, would be)."""
+    if report.write_back is WriteBack.DIFF:
+        return any(o.changed for o in report.outcomes)
+    return any(o.written for o in report.outcomes)
 
 
 def _exit_code(report: Report, exit_zero: bool, fix_only: bool, exit_non_zero_on_fix: bool) -> int:
@@ -339,34 +326,35 @@ def _exit_code(report: Report, exit_zero: bool, fix_only: bool, exit_non_zero_on
     code = report.exit_code
     if code == 2:
         return 2
-    fixed = any(o.changed for o in report.outcomes) if report.diff else any(o.written for o in report.outcomes)
+    fixed = _fixed(report)
     if fix_only:
-        code = int(fixed and (report.diff or exit_non_zero_on_fix))
+        code = int(fixed and (report.write_back is WriteBack.DIFF or exit_non_zero_on_fix))
     elif exit_non_zero_on_fix and fixed:
         code = 1
     return 0 if exit_zero and code == 1 else code
 
 
 def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: bool, output_format: str | None,
-                 **kw) -> int:
+                 **kw: Any) -> int:
     """`check --add-noqa`: a `# trainfix: ignore[CODE]` on every line with a finding; exit 0 unless an error."""
     started = _start(kw, stdin_filename, output_format)
     if started is None:
         return 2
-    settings, base, _ = started
     if any(str(p) == "-" for p in paths):
         click.echo("trainfix: error: --add-noqa writes files; it cannot read `-`", err=True)
         return 2
     from .runner import add_noqa_file
 
-    report = Report("check")
+    report = Report(WriteBack.WRITE)
     added = 0
-    for path, config, shown in _targets(paths or (Path("."),), settings, report):
-        outcome, n = add_noqa_file(path, shown, config)
+    for target in _targets(paths or (Path("."),), started.settings, report):
+        if not isinstance(target, _File):
+            continue
+        outcome, n = add_noqa_file(target.path, target.shown, target.config)
         added += n
         report.add(outcome)
         for s in outcome.skipped:
-            click.echo(f"{shown}:{s.line}: warning: {s.reason}", err=True)
+            click.echo(f"{target.shown}:{s.line}: warning: {s.reason}", err=True)
     for o in report.errors:
         click.echo(o.error, err=True)
     if not quiet:
@@ -374,112 +362,149 @@ def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: boo
     return 2 if report.errors else 0
 
 
-def _discovery(discoveries: dict, config: Config):
-    from .files import Discovery
+class _Discoveries:
+    """One `Discovery` per set of exclude settings and project root, shared by the paths given."""
 
-    root = config.source.parent if config.source is not None else Path.cwd()
-    key = (config.exclude, config.extend_exclude, config.respect_gitignore, root)
-    if key not in discoveries:
-        discoveries[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore, root)
-    return discoveries[key]
+    def __init__(self) -> None:
+        self._made: dict[tuple[tuple[str, ...], tuple[str, ...], bool, Path], Discovery] = {}
+
+    def of(self, config: Config) -> Discovery:
+        root = config.source.parent if config.source is not None else Path.cwd()
+        key = (config.exclude, config.extend_exclude, config.respect_gitignore, root)
+        if key not in self._made:
+            self._made[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore, root)
+        return self._made[key]
 
 
-def _targets(paths, settings: Settings, report: Report, stdin_filename: str | None = None):
-    discoveries: dict = {}
+class _File(NamedTuple):
+    path: StrPath
+    config: Config
+    shown: str
+
+
+class _Stdin(NamedTuple):
+    config: Config | None  # None: `--stdin-filename` is excluded under --force-exclude (passed through)
+
+
+def _targets(paths: Iterable[Path], settings: Settings, report: Report,
+             stdin_filename: str | None = None) -> Iterator[_File | _Stdin]:
+    """Each file to check with its configuration, in order; what can't be checked goes to the report."""
+    discoveries = _Discoveries()
     for given in paths:
         if str(given) == "-":
-            try:
-                config = settings.for_path(stdin_filename, is_file=True) if stdin_filename else \
-                    settings.for_path(Path.cwd())
-            except ConfigError as exc:
-                report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
-                continue
-            if stdin_filename and config.force_exclude and \
-                    _discovery(discoveries, config).is_excluded(Path(stdin_filename)):
-                config = None
-            yield given, config.for_file(stdin_filename) if config and stdin_filename else config, None
-            continue
-        try:
-            config = settings.for_path(given)
-        except ConfigError as exc:
-            report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: {exc}"))
-            continue
-        if not given.exists() and not given.is_symlink():
-            report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: no such file or directory"))
-            continue
-        discovery = _discovery(discoveries, config)
-        if given.is_dir():
-            if config.force_exclude and discovery.is_excluded(given, is_dir=True):
-                continue
-            for path, shown in discovery.walk(given, _shown(given)):
-                try:
-                    own = settings.for_path(path, is_file=True)
-                except ConfigError as exc:
-                    report.add(FileOutcome(shown, error=f"{shown}: error: {exc}"))
-                    continue
-                # a nested project's own [tool.trainfix] excludes apply to its files too
-                if own.source != config.source and (own.exclude or own.extend_exclude) and \
-                        _discovery(discoveries, own).is_excluded(Path(path)):
-                    continue
-                yield path, own.for_file(path), shown
-            for error in discovery.errors:
-                report.add(FileOutcome(error.split(": error:")[0], error=error))
-            discovery.errors.clear()
+            yield from _stdin_target(settings, report, discoveries, stdin_filename)
         else:
-            if config.force_exclude and discovery.is_excluded(given):
-                continue
-            yield given, config.for_file(given), _shown(given)
+            yield from _path_targets(given, settings, report, discoveries)
 
 
-def _print(report: Report, fmt: str, diff: bool, quiet: bool, show_skipped: bool, statistics: bool,
-           stdin_apply: bool, output_file: Path | None = None, fix_only: bool = False) -> None:
+def _stdin_target(settings: Settings, report: Report, discoveries: _Discoveries,
+                  stdin_filename: str | None) -> Iterator[_Stdin]:
+    try:
+        config = settings.for_path(stdin_filename, is_file=True) if stdin_filename else settings.for_path(Path.cwd())
+    except ConfigError as exc:
+        report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
+        return
+    if not stdin_filename:
+        yield _Stdin(config)
+    elif config.force_exclude and discoveries.of(config).is_excluded(Path(stdin_filename)):
+        yield _Stdin(None)
+    else:
+        yield _Stdin(config.for_file(stdin_filename))
+
+
+def _path_targets(given: Path, settings: Settings, report: Report,
+                  discoveries: _Discoveries) -> Iterator[_File]:
+    """A path named on the command line: the file itself, or the files under the folder."""
+    try:
+        config = settings.for_path(given)
+    except ConfigError as exc:
+        report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: {exc}"))
+        return
+    if not given.exists() and not given.is_symlink():
+        report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: no such file or directory"))
+        return
+    discovery = discoveries.of(config)
+    if not given.is_dir():
+        if not (config.force_exclude and discovery.is_excluded(given)):
+            yield _File(given, config.for_file(given), _shown(given))
+        return
+    if config.force_exclude and discovery.is_excluded(given, is_dir=True):
+        return
+    for path, shown in discovery.walk(given, _shown(given)):
+        try:
+            own = settings.for_path(path, is_file=True)
+        except ConfigError as exc:
+            report.add(FileOutcome(shown, error=f"{shown}: error: {exc}"))
+            continue
+        # a nested project's own [tool.trainfix] excludes apply to its files too
+        if own.source != config.source and (own.exclude or own.extend_exclude) and \
+                discoveries.of(own).is_excluded(Path(path)):
+            continue
+        yield _File(path, own.for_file(path), shown)
+    for error in discovery.errors:
+        report.add(FileOutcome(error.split(": error:")[0], error=error))
+    discovery.errors.clear()
+
+
+def _print(report: Report, display: Display) -> None:
     for o in report.errors:
         click.echo(o.error, err=True)
-    if not report.outcomes and (quiet or (fmt != "text" and not stdin_apply)):
+    if not report.outcomes and (display.quiet or (display.fmt != "text" and not display.stdin_write)):
         click.echo(f"trainfix: warning: {NO_FILES}", err=True)  # the summary that would say so is not shown
-    if diff:
+    if report.write_back is WriteBack.DIFF:
         _print_diff(report)
-    if stdin_apply:
-        if not quiet:
+    if display.stdin_write:
+        if not display.quiet:
             click.echo(report.summary(), err=True)
         return
-    out = _Output(output_file)
-    if fmt not in ("full", "concise"):
-        from . import formats
+    out = _Output(display.output_file)
+    if display.fmt in ("full", "concise"):
+        _print_text(report, display, out)
+    else:
+        _print_machine(report, display, out)
+    out.close()
 
-        if show_skipped:  # stdout carries the machine-readable report only
-            for line in report.skipped_lines():
-                click.echo(line, err=True)
-        if statistics and fmt == "json":
-            out.write(formats.statistics_json(report))
-        elif not fix_only:
-            out.write(formats.render(report, fmt))
-        out.close()
-        return
-    color = output_file is None and _color(sys.stdout)
-    if statistics:
+
+def _print_machine(report: Report, display: Display, out: _Output) -> None:
+    """A machine format: stdout (or the output file) carries the report only."""
+    from . import formats
+
+    if display.show_skipped:
+        for line in report.skipped_lines():
+            click.echo(line, err=True)
+    if display.statistics and display.fmt == "json":
+        out.write(formats.statistics_json(report))
+    elif not display.fix_only:
+        out.write(formats.render(report, display.fmt))
+
+
+def _print_text(report: Report, display: Display, out: _Output) -> None:
+    """The findings for a person, then skipped calls and the summary (on stderr when a diff is printed)."""
+    diff = report.write_back is WriteBack.DIFF
+    color = display.output_file is None and _color(sys.stdout)
+    if display.statistics:
         for code, n, k in report.statistics():
             out.line(f"{n:>5}  {code}  {'[*] ' if k else ''}{_rule_name(code)}")
-    elif not diff and not fix_only:
+    elif not diff and not display.fix_only:
         from . import textout
 
-        for line in (textout.full if fmt == "full" else textout.concise)(report, color):
+        for line in (textout.full if display.fmt == "full" else textout.concise)(report, color):
             out.line(line)
-    if show_skipped:
+    if display.show_skipped:
         for line in report.skipped_lines():
-            click.echo(line, err=diff) if diff else out.line(line)
-    if not quiet:
-        summary = _fixed_summary(report) if fix_only else report.summary()
+            click.echo(line, err=True) if diff else out.line(line)
+    if not display.quiet:
+        summary = _fixed_summary(report) if display.fix_only else report.summary()
         click.echo(summary, err=True) if diff else out.line(summary)
-    out.close()
 
 
 def _fixed_summary(report: Report) -> str:
     """`--fix-only`: what was fixed (or, with --diff, would be), not what is left."""
-    done = [o for o in report.outcomes if (o.changed if report.diff else o.written)]
+    diff = report.write_back is WriteBack.DIFF
+    done = [o for o in report.outcomes if (o.changed if diff else o.written)]
     n = sum(1 for o in done for f in o.findings if f.applied)
     files = len(done)
-    verb = "Would fix" if report.diff else "Fixed"
+    verb = "Would fix" if diff else "Fixed"
     text = f"{verb} {n} finding{'s' * (n != 1)} in {files} file{'s' * (files != 1)}." if n else "Nothing to fix."
     if report.errors:
         k = len(report.errors)
@@ -514,13 +539,14 @@ class _Output:
 def _rule_name(code: str) -> str:
     from .rules import BY_CODE
 
-    return BY_CODE[code].NAME
+    name: str = BY_CODE[code].NAME
+    return name
 
 
 def _print_diff(report: Report) -> None:
     # a notebook's diff is of the .ipynb text itself (one hunk per changed cell), so `git apply` takes it
-    text = "".join(o.diff_text if o.diff_text is not None else unified_diff(o.path, o.old, o.new)
-                   for o in report.outcomes if o.changed)
+    text = "".join(o.texts.ipynb_diff if o.texts.ipynb_diff is not None else
+                   unified_diff(o.path, o.texts.old, o.texts.new) for o in report.outcomes if o.changed)
     if not text:
         return
     stream = sys.stdout
@@ -545,30 +571,30 @@ class _progress_bar:
     def __init__(self, total: int, quiet: bool = False):
         self.total = total
         self.quiet = quiet
-        self.progress = None
+        self.progress: Progress | None = None
 
     @staticmethod
     def wanted(quiet: bool) -> bool:
         return not quiet and sys.stderr.isatty()
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[], None] | None:
         if self.total <= PROGRESS_MIN_FILES or not self.wanted(self.quiet):
             return None
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(TextColumn("trainfix"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 console=Console(stderr=True), transient=True)
-        self.progress.start()
-        task = self.progress.add_task("files", total=self.total)
-        return lambda: self.progress.advance(task)
+        progress = self.progress = Progress(TextColumn("trainfix"), BarColumn(), MofNCompleteColumn(),
+                                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        progress.start()
+        task = progress.add_task("files", total=self.total)
+        return lambda: progress.advance(task)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()
 
 
-def _color(stream) -> bool:
+def _color(stream: IO[str]) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):

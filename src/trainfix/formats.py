@@ -1,7 +1,7 @@
 """Machine-readable renderings of a `Report`: json, github annotations, SARIF 2.1.0.
 
 Each renderer takes the report and returns the whole text to print; the CLI
-only chooses one. Text output stays in `report.py` (`Report.text_lines`).
+only chooses one. Text for a person is in `textout.py`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from urllib.parse import quote
 from . import __version__
 from .config import OUTPUT_FORMATS
 from .docs import fix_safety, sections
-from .report import FileOutcome, Report
+from .outcome import FileOutcome
+from .report import Report
 from .rules import BY_CODE, RULES, Finding
 from .transform import LineIndex
 
@@ -131,10 +132,9 @@ def _region(line: int, col: int, end_line: int, end_col: int) -> dict:
 
 def _fix(report: Report, o: FileOutcome, f: Finding, artifact: dict) -> dict | None:
     """The fix as one replacement in the file (None for notebooks: cell text is not file text)."""
-    if f.fix is None or f.edit is None or o.locate is not None:
+    if f.fix is None or f.edit is None or o.texts.cells is not None:
         return None
-    written = report.mode == "apply" and not report.diff and o.written
-    text = o.new if written else o.old  # the text the finding's positions and edit refer to
+    text = report.text_of(o)  # the text the finding's positions and edit refer to
     if not text:
         return None
     starts = LineIndex(text).starts
@@ -161,12 +161,13 @@ def _fix(report: Report, o: FileOutcome, f: Finding, artifact: dict) -> dict | N
 def file_region(o: FileOutcome, f: Finding) -> dict | None:
     """The region in the file itself; for a notebook, where the cell's JSON string holds the call
     (None when a notebook outcome can't say)."""
-    if o.locate is None:
+    cells = o.texts.cells
+    if cells is None:
         return _region(f.line, f.column, f.end_line, f.end_column)
-    position = getattr(o.locate, "file_position", None)
     try:
-        (line, col), (end_line, end_col) = position(f.line, f.column), position(f.end_line, f.end_column)
-    except (KeyError, TypeError):
+        (line, col), (end_line, end_col) = cells.file_position(f.line, f.column), \
+            cells.file_position(f.end_line, f.end_column)
+    except KeyError:
         return None
     return _region(line, col, end_line, end_col)
 
@@ -241,10 +242,9 @@ def statistics_json(report: Report) -> str:
 def _edit_json(report: Report, o: FileOutcome, f: Finding) -> list[dict] | None:
     """The fix's edits as ruff gives them: replacement `content` and 1-based `location`/`end_location`
     (row, column), plus the character offsets in the file; None for a notebook (offsets of its cells)."""
-    if f.edit is None or o.locate is not None:
+    if f.edit is None or o.texts.cells is not None:
         return None
-    written = report.mode == "apply" and not report.diff and o.written
-    text = o.new if written else o.old
+    text = report.text_of(o)
     if not text:
         return None
     starts = LineIndex(text).starts
@@ -325,7 +325,7 @@ def gitlab(report: Report) -> str:
     issues, seen = [], {}
     for o, f in report.remaining():
         path, line, col, end_line, end_col, cell = report.location(o, f)
-        text = o.new if (report.mode == "apply" and not report.diff and o.written) else o.old
+        text = report.text_of(o)
         snippet = ""
         if text:
             starts = LineIndex(text).starts

@@ -1,28 +1,13 @@
 """A notebook file in, a `FileOutcome` out: cells analysed as one program, changed cells written back."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from .config import Config
 from .errors import SourceError
+from .files import StrPath
 from .notebook import Notebook, NotebookError, NotPythonNotebookError, parse_notebook
+from .outcome import CellMap, FileOutcome, WriteBack
 from .prefilter import may_have_findings_bytes
-from .report import FileOutcome
-
-
-@dataclass(frozen=True)
-class Locator:
-    """Picklable maps from program lines to cells, and to positions in the .ipynb text."""
-
-    cells: dict  # program line -> (cell, line in cell)
-    positions: dict  # (program line, column) -> (file line, file column)
-
-    def __call__(self, line: int) -> tuple[int, int]:
-        return self.cells[line]
-
-    def file_position(self, line: int, column: int) -> tuple[int, int]:
-        return self.positions[(line, column)]
+from .results import dependency_stamps, take_findings, write_file
 
 
 def _error(shown: str, exc: NotebookError | SourceError, nb: Notebook | None = None) -> str:
@@ -35,23 +20,21 @@ def _error(shown: str, exc: NotebookError | SourceError, nb: Notebook | None = N
     return f"{shown}: error: {exc.reason}"
 
 
-def process_notebook(path: Path, shown: str, raw: bytes, config: Config, unsafe: bool, write: bool,
+def process_notebook(path: StrPath, shown: str, raw: bytes, config: Config, unsafe: bool, write_back: WriteBack,
                      digest: str) -> FileOutcome:
-    from .runner import write_file
-
-    outcome, new_raw = notebook_text(shown, raw, config, unsafe, render=write, path=path)
-    if new_raw is not None and write:
+    outcome, new_raw = notebook_text(shown, raw, config, unsafe, write_back, path)
+    if new_raw is not None and write_back is WriteBack.WRITE:
         write_file(outcome, path, new_raw, digest)
     return outcome
 
 
-def notebook_text(shown: str, raw: bytes, config: Config, unsafe: bool, render: bool,
-                  path=None) -> tuple[FileOutcome, bytes | None]:
-    """Analyse a notebook's bytes; with `render`, the fixed notebook's bytes (None when unchanged),
+def notebook_text(shown: str, raw: bytes, config: Config, unsafe: bool, write_back: WriteBack,
+                  path: StrPath | None = None) -> tuple[FileOutcome, bytes | None]:
+    """Analyse a notebook's bytes; when the run writes, the fixed notebook's bytes (None when unchanged),
     else the diff of the .ipynb text in the outcome. Writes nothing (stdin uses it too)."""
     from .engine import fix_source
-    from .runner import dependency_stamps, take_findings
 
+    render = write_back is WriteBack.WRITE
     outcome = FileOutcome(shown)
     if not may_have_findings_bytes(raw, config):
         return outcome, None
@@ -70,11 +53,11 @@ def notebook_text(shown: str, raw: bytes, config: Config, unsafe: bool, render: 
     lines = {f.line for f in result.findings} | {f.end_line for f in result.findings} | \
         {s.call.lineno for s in result.skipped}
     points = {(f.line, f.column) for f in result.findings} | {(f.end_line, f.end_column) for f in result.findings}
-    outcome.locate = Locator({n: nb.locate(n) for n in lines}, {p: nb.file_position(*p) for p in points})
+    outcome.texts.cells = CellMap({n: nb.locate(n) for n in lines}, {p: nb.file_position(*p) for p in points})
     take_findings(outcome, result)
     outcome.dependencies = dependency_stamps(result)
     if not result.changed:
         return outcome, None
-    outcome.old, outcome.new = result.source, result.new_source
-    outcome.diff_text = diff
+    outcome.texts.old, outcome.texts.new = result.source, result.new_source
+    outcome.texts.ipynb_diff = diff
     return outcome, new_raw

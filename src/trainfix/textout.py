@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import bisect
 
-from .report import FileOutcome, Report
-from .transform import LineIndex
+from .findings import Finding
+from .outcome import FileOutcome
+from .report import Report
+from .transform import Edit, LineIndex
 
 BOLD, RED, CYAN, GREEN, BLUE, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[32m", "\x1b[34m", "\x1b[0m"
 
@@ -39,7 +41,7 @@ def concise(report: Report, color: bool = False) -> list[str]:
     return lines
 
 
-def _where(report: Report, o: FileOutcome, f) -> str:
+def _where(report: Report, o: FileOutcome, f: Finding) -> str:
     path, line, col, _, _, cell = report.location(o, f)
     return f"{path}:cell {cell}:{line}:{col}" if cell is not None else f"{path}:{line}:{col}"
 
@@ -51,10 +53,9 @@ def full(report: Report, color: bool = False) -> list[str]:
     for o, f in report.remaining():
         mark = paint("[*]", CYAN) + " " if report.fixable(f) else ""
         out.append(f"{paint(_where(report, o, f), BOLD)}: {paint(f.code, BOLD, RED)} {mark}{f.message}")
-        written = report.mode == "apply" and not report.diff and o.written
-        text = o.new if written else o.old  # the text the positions and the edit refer to
+        text = report.text_of(o)  # the text the positions and the edit refer to
         shown_line = report.location(o, f)[1]
-        lines = LineIndex(text).starts if text else None
+        lines = LineIndex(text).starts if text else []
         source = _line(text, lines, f.line) if lines and f.line <= len(lines) else None
         width = len(str(shown_line + 1))
         gutter = paint(" " * width + " |", BLUE)
@@ -81,7 +82,7 @@ def _line(text: str, starts: list[int], n: int) -> str:
     return text[starts[n - 1]:end].rstrip("\r\n")
 
 
-def _diff(text: str, starts: list[int], edit, shift: int, width: int, paint) -> list[str]:
+def _diff(text: str, starts: list[int], edit: Edit, shift: int, width: int, paint: _Paint) -> list[str]:
     """The lines the edit touches, before (`-`) and after (`+`)."""
     first = bisect.bisect_right(starts, edit.start)
     last_offset = edit.end - 1 if edit.end > edit.start and text[edit.end - 1] in "\r\n" else edit.end

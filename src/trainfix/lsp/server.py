@@ -12,9 +12,11 @@ import asyncio
 import logging
 import os
 import traceback
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
@@ -22,7 +24,8 @@ from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
-from ..config import Config
+from ..config import Config, ConfigError
+from ..settings import Overrides, Settings, UnknownCodes, parse_codes
 from .places import Analysis, Cell, Change, Spot, analyse_notebook, analyse_text
 
 DEBOUNCE_SECONDS = 0.3
@@ -31,6 +34,14 @@ FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.trainfix"
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 log = logging.getLogger("trainfix.lsp")
+
+
+class Job(NamedTuple):
+    """What one key's analysis is of, read on the event loop, and the analysis to run off it."""
+
+    texts: dict[str, str]  # uri -> text
+    versions: dict[str, int | None]  # uri -> document version
+    run: Callable[[], Analysis]
 
 
 @dataclass
@@ -44,9 +55,7 @@ class Options:
     problems: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, raw) -> "Options":
-        from ..cli import _codes
-
+    def parse(cls, raw: object) -> Options:
         options = cls(rules_url=default_rules_url())
         if not isinstance(raw, dict):
             return options
@@ -56,9 +65,9 @@ class Options:
                 continue
             text = ",".join(value) if isinstance(value, list) else str(value)
             try:
-                _codes(text)
-            except Exception as exc:  # click.BadParameter: unknown codes
-                options.problems.append(f"initialization option {key!r}: {getattr(exc, 'message', exc)}")
+                parse_codes(text)
+            except UnknownCodes as exc:
+                options.problems.append(f"initialization option {key!r}: {exc}")
                 continue
             setattr(options, key, text)
         if isinstance(raw.get("unsafeFixes"), bool):
@@ -68,10 +77,9 @@ class Options:
             options.rules_url = url if url.endswith("/") else url + "/"
         return options
 
-    def cli_arguments(self) -> dict:
-        """The keyword arguments the CLI's `Settings` takes, as `trainfix check` would pass them."""
-        return {"select": self.select, "ignore": self.ignore, "unsafe_fixes": self.unsafe_fixes, "exclude": (),
-                "extend_exclude": (), "respect_gitignore": None, "force_exclude": None}
+    def overrides(self) -> Overrides:
+        """The settings flags `trainfix check` would be given."""
+        return Overrides(select=self.select, ignore=self.ignore, unsafe_fixes=self.unsafe_fixes)
 
 
 def default_rules_url() -> str | None:
@@ -120,13 +128,13 @@ class TrainfixServer(LanguageServer):
         self.options = Options(rules_url=default_rules_url())
         self.executor = ThreadPoolExecutor(ANALYSIS_THREADS, thread_name_prefix="trainfix-analysis")
         self.analyses: dict[str, Analysis] = {}  # document or notebook uri -> latest analysis
-        self.running: dict[str, tuple[dict, asyncio.Future]] = {}
-        self.pending: dict[str, asyncio.Task] = {}
+        self.running: dict[str, tuple[dict[str, str], asyncio.Future[Analysis]]] = {}
+        self.pending: dict[str, asyncio.Task[None]] = {}
         self.published: dict[str, set[str]] = {}  # key -> uris that have diagnostics from it
         self.shown_problems: set[str] = set()
 
     # -- errors never pop up, they are logged ---------------------------------------------
-    def report_server_error(self, error: Exception, source) -> None:
+    def report_server_error(self, error: Exception, source: object) -> None:
         if source is FeatureRequestError:
             return  # the response carries it
         self.log(f"internal error: {type(error).__name__}: {error}", types.MessageType.Error)
@@ -165,8 +173,8 @@ class TrainfixServer(LanguageServer):
             return uri
         return None
 
-    def job(self, key: str):
-        """(texts, versions, a function that analyses them) for one key, read on the loop; None when gone."""
+    def job(self, key: str) -> Job | None:
+        """The texts of one key, read on the loop, and a function that analyses them; None when gone."""
         notebook = self.workspace.get_notebook_document(notebook_uri=key)
         options = self.options
         fallback = self.workspace.root_path or os.getcwd()
@@ -205,7 +213,7 @@ class TrainfixServer(LanguageServer):
                 detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
                 return Analysis(dict(texts), error=f"internal error: {type(exc).__name__}: {exc}\n{detail}")
 
-        return texts, versions, guarded
+        return Job(texts, versions, guarded)
 
     # -- analysing and publishing --------------------------------------------------------
     async def analysis_for(self, key: str) -> Analysis | None:
@@ -272,7 +280,7 @@ class TrainfixServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=versions.get(uri)))
         self.published[key] = uris
 
-    def forget(self, key: str, uris) -> None:
+    def forget(self, key: str, uris: Iterable[str]) -> None:
         task = self.pending.pop(key, None)
         if task is not None:
             task.cancel()
@@ -317,10 +325,7 @@ class TrainfixServer(LanguageServer):
 
 def config_for(options: Options, path: str | None, fallback: str) -> Config:
     """The Config `trainfix check PATH` would use: the CLI's own resolver, with the initialization options."""
-    from ..cli import Settings
-    from ..config import ConfigError
-
-    settings = Settings(options.cli_arguments())
+    settings = Settings(options.overrides())
     try:
         return settings.for_path(Path(path), is_file=True) if path else settings.for_path(Path(fallback))
     except ConfigError as exc:
@@ -331,12 +336,12 @@ class ConfigProblem(Exception):
     pass
 
 
-def _wants(only, kind: str) -> bool:
+def _wants(only: Sequence[str] | None, kind: str) -> bool:
     return not only or any(kind == o or kind.startswith(o + ".") for o in only)
 
 
 def _overlaps(a: types.Range, b: types.Range) -> bool:
-    def key(p: types.Position):
+    def key(p: types.Position) -> tuple[int, int]:
         return p.line, p.character
     return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
 
@@ -354,7 +359,7 @@ def make_server() -> TrainfixServer:
             ls.warn_once(problem)
 
     @server.feature(types.SHUTDOWN)
-    def shutdown(ls: TrainfixServer, params) -> None:
+    def shutdown(ls: TrainfixServer, params: None) -> None:
         for task in ls.pending.values():
             task.cancel()
         ls.executor.shutdown(wait=False, cancel_futures=True)
@@ -408,7 +413,7 @@ def make_server() -> TrainfixServer:
                 if not _overlaps(diagnostic.range, params.range):
                     continue
                 f = spot.finding
-                if spot.fix is not None:
+                if spot.fix is not None and f.fix is not None:
                     safe = f.fix.applicability == "safe"
                     actions.append(types.CodeAction(
                         title=f"{f.fix.message} ({f.code})" + ("" if safe else " [unsafe fix]"),
