@@ -10,13 +10,18 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
 from .config import Config, ConfigError
 from .errors import SourceError
+
+if TYPE_CHECKING:
+    from .engine import Result, fix_source
 
 __all__ = ["Config", "ConfigError", "Result", "SourceError", "fix_source", "__version__"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # the engine (and with it the analysis) is imported on first use: a CLI run whose
     # files are all cached or all rejected by the prefilter never needs it
     if name in ("Result", "fix_source"):

@@ -9,6 +9,7 @@ import sys
 import threading
 import tokenize
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import rules
@@ -216,21 +217,22 @@ def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None =
         pass
     # Deeply nested code (a 1,000-term concatenation in generated code) is valid Python:
     # retry once on a thread with a large stack and a higher recursion limit.
-    return _deep(_fix_source, text, config, unsafe, path, imported)
+    return _deep(lambda: _fix_source(text, config, unsafe, path, imported))
 
 
 DEEP_STACK_BYTES = 512 * 1024 * 1024
 DEEP_RECURSION_LIMIT = 30_000
 
 
-def _deep(fn, *args):
-    box: dict = {}
+def _deep(fn: Callable[[], Result]) -> Result:
+    box: dict[str, Result] = {}
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            box["result"] = fn(*args)
+            box["result"] = fn()
         except BaseException as exc:  # handed to the caller's thread below
-            box["error"] = exc
+            errors.append(exc)
 
     old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
     try:
@@ -240,11 +242,11 @@ def _deep(fn, *args):
         worker.start()
         worker.join()
     except (RuntimeError, ValueError, MemoryError):  # no thread with such a stack here
-        box.setdefault("error", RecursionError())
+        errors.append(RecursionError())
     finally:
         sys.setrecursionlimit(old_limit)
         threading.stack_size(old_stack)
-    error = box.get("error")
+    error = errors[0] if errors else None
     if isinstance(error, RecursionError):
         raise SourceError("code nested too deeply to analyse (beyond the recursion limit); not changed") from None
     if error is not None:
@@ -252,7 +254,8 @@ def _deep(fn, *args):
     return box["result"]
 
 
-def _fix_source(text: str, config: Config | None, unsafe: bool | None, path=None, imported: bool = False) -> Result:
+def _fix_source(text: str, config: Config | None, unsafe: bool | None, path: str | os.PathLike[str] | None = None,
+                imported: bool = False) -> Result:
     config = config or Config()
     unsafe = config.unsafe_fixes if unsafe is None else unsafe
     project, key = None, None

@@ -12,14 +12,15 @@ import argparse
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import SkipFile, VisitorBasedCodemodCommand
+from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 
 from ..config import Config, ConfigError, load
-from ..engine import Result, SourceError, fix_source
+from ..engine import Result, fix_source
+from ..errors import SourceError
 
 
 class _TrainfixCommand(VisitorBasedCodemodCommand):
-    def __init__(self, context, unsafe_fixes: bool = False) -> None:
+    def __init__(self, context: CodemodContext, unsafe_fixes: bool = False) -> None:
         super().__init__(context)
         self.unsafe_fixes = unsafe_fixes
 

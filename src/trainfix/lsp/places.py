@@ -14,11 +14,13 @@ import re
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..config import Config
-from ..engine import IGNORE, fix_source
+from ..engine import Result, fix_source
 from ..errors import SourceError
 from ..findings import Finding
+from ..suppressions import IGNORE
 
 NEWLINE = re.compile(r"\r\n|\r|\n")  # the line breaks of LSP and of the engine's LineIndex
 
@@ -52,12 +54,12 @@ class Analysis:
     spots: list[Spot] = field(default_factory=list)
     fix_all: dict[str, Change] = field(default_factory=dict)  # uri -> what `apply` changes in it
     error: str | None = None  # why there are no findings (the text does not parse, ...)
-    _lines: dict = field(default_factory=dict, repr=False, compare=False)
+    _lines: dict[str, Lines] = field(default_factory=dict, repr=False, compare=False)
 
     def spots_in(self, uri: str) -> list[Spot]:
         return [s for s in self.spots if s.uri == uri]
 
-    def lines(self, uri: str) -> "Lines":
+    def lines(self, uri: str) -> Lines:
         if uri not in self._lines:
             self._lines[uri] = Lines(self.texts[uri])
         return self._lines[uri]
@@ -96,7 +98,7 @@ def units(text: str, encoding: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def run_engine(text: str, config: Config, path: str | None = None):
+def run_engine(text: str, config: Config, path: str | None = None) -> Result:
     """The one call of the engine: `fix_source` with the CLI's settings and the document's path (so the
     project's other modules are followed, as saved on disk; what the last analysis read is forgotten)."""
     from ..loader import forget
@@ -143,7 +145,7 @@ def line_ends(text: str) -> dict[int, tuple[int, str | None]]:
     return out
 
 
-def suppress_change(lines: Lines, ends: dict, line: int, code: str) -> Change | None:
+def suppress_change(lines: Lines, ends: dict[int, tuple[int, str | None]], line: int, code: str) -> Change | None:
     """The change that adds `code` to a `# trainfix: ignore[...]` comment on `line` (1-based)."""
     if line not in ends:
         return None
@@ -194,11 +196,11 @@ class Cell:
     text: str
 
 
-def notebook_json(cells: Sequence[Cell], metadata: dict | None = None) -> bytes:
+def notebook_json(cells: Sequence[Cell], metadata: dict[str, Any] | None = None) -> bytes:
     """The cells as an nbformat 4 notebook, so the CLI's notebook reader sees what the editor shows."""
     out = []
     for cell in cells:
-        entry: dict = {"cell_type": cell.kind, "metadata": {}, "source": cell.text}
+        entry: dict[str, Any] = {"cell_type": cell.kind, "metadata": {}, "source": cell.text}
         if cell.kind == "code":
             entry.update(execution_count=None, outputs=[])
             if cell.language:
@@ -207,7 +209,7 @@ def notebook_json(cells: Sequence[Cell], metadata: dict | None = None) -> bytes:
     return json.dumps({"cells": out, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}).encode("utf-8")
 
 
-def analyse_notebook(cells: Sequence[Cell], config: Config, metadata: dict | None = None,
+def analyse_notebook(cells: Sequence[Cell], config: Config, metadata: dict[str, Any] | None = None,
                      path: str | None = None) -> Analysis:
     """Findings and edits of a notebook's cells, analysed as one program as the CLI does, placed in the cells."""
     from ..notebook import NotebookError, parse_notebook
