@@ -5,13 +5,24 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .findings import Finding
 from .outcome import FileOutcome, WriteBack
 
 
 NO_FILES = "No files were checked: no .py, .pyi or .ipynb file under the paths given, or all of them are excluded."
+
+
+class Location(NamedTuple):
+    """Where a finding is shown: in a notebook, lines count within its cell."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    cell: int | None
 
 
 def _plural(n: int, word: str, ending: str = "s") -> str:
@@ -63,13 +74,13 @@ class Report:
         return 1 if self.remaining() else 0
 
     # -- formats --------------------------------------------------------------------
-    def location(self, o: FileOutcome, f: Finding) -> tuple[str, int, int, int, int, int | None]:
+    def location(self, o: FileOutcome, f: Finding) -> Location:
         cells = o.texts.cells
         if cells is not None:
             cell, line = cells.cell_line(f.line)
             _, end_line = cells.cell_line(f.end_line)
-            return o.path, line, f.column, end_line, f.end_column, cell
-        return o.path, f.line, f.column, f.end_line, f.end_column, None
+            return Location(o.path, line, f.column, end_line, f.end_column, cell)
+        return Location(o.path, f.line, f.column, f.end_line, f.end_column, None)
 
     def skipped_lines(self) -> list[str]:
         """`--show-skipped`: every call considered in a step or tape and left alone, with the reason."""
