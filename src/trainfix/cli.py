@@ -13,10 +13,11 @@ import click
 from . import __version__
 from .config import OUTPUT_FORMATS as FORMATS
 from .config import Config, ConfigError
-from .files import Discovery, StrPath
-from .outcome import FileOutcome, WriteBack
+from .files import StrPath
+from .outcome import WriteBack
 from .report import NO_FILES, Report, unified_diff
 from .settings import Overrides, Settings, UnknownCodes
+from .targets import File, Stdin, targets
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -193,16 +194,6 @@ def server() -> None:
     sys.exit(serve())
 
 
-def _shown(path: Path) -> str:
-    if not path.is_absolute() and not path.as_posix().startswith(".."):
-        return path.as_posix()
-    try:
-        rel = os.path.relpath(path)
-        return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 OVERRIDES = ("select", "ignore", "extend_select", "unsafe_fixes", "exclude", "extend_exclude", "respect_gitignore",
              "force_exclude", "config_args")
 
@@ -260,7 +251,7 @@ def run(write_back: WriteBack, paths: tuple[Path, ...], stdin_filename: str | No
     paths = paths or (Path("."),)
     from .runner import run_files
 
-    files = _files(_targets(paths, settings, report, stdin_filename), report, stdin_filename)
+    files = _files(targets(paths, settings, report, stdin_filename), report, stdin_filename)
     found = None
     if cache and base.cache and not show_skipped:
         from .cache import Cache, project_root
@@ -283,11 +274,11 @@ def run(write_back: WriteBack, paths: tuple[Path, ...], stdin_filename: str | No
     return _exit_code(report, exit_zero, fix_only, exit_non_zero_on_fix)
 
 
-def _files(targets: Iterable[_File | _Stdin], report: Report,
+def _files(targets: Iterable[File | Stdin], report: Report,
            stdin_filename: str | None) -> Iterator[tuple[StrPath, str, Config]]:
     """The files to run; source read from `-` is processed here (its fixed text goes to stdout)."""
     for target in targets:
-        if isinstance(target, _File):
+        if isinstance(target, File):
             yield target.path, target.shown, target.config
         else:
             _run_stdin(target.config, report, stdin_filename)
@@ -347,8 +338,8 @@ def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: boo
 
     report = Report(WriteBack.WRITE)
     added = 0
-    for target in _targets(paths or (Path("."),), started.settings, report):
-        if not isinstance(target, _File):
+    for target in targets(paths or (Path("."),), started.settings, report):
+        if not isinstance(target, File):
             continue
         outcome, n = add_noqa_file(target.path, target.shown, target.config)
         added += n
@@ -360,90 +351,6 @@ def run_add_noqa(paths: tuple[Path, ...], stdin_filename: str | None, quiet: boo
     if not quiet:
         click.echo(f"Added {added} suppression{'s' * (added != 1)}.")
     return 2 if report.errors else 0
-
-
-class _Discoveries:
-    """One `Discovery` per set of exclude settings and project root, shared by the paths given."""
-
-    def __init__(self) -> None:
-        self._made: dict[tuple[tuple[str, ...], tuple[str, ...], bool, Path], Discovery] = {}
-
-    def of(self, config: Config) -> Discovery:
-        root = config.source.parent if config.source is not None else Path.cwd()
-        key = (config.exclude, config.extend_exclude, config.respect_gitignore, root)
-        if key not in self._made:
-            self._made[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore, root)
-        return self._made[key]
-
-
-class _File(NamedTuple):
-    path: StrPath
-    config: Config
-    shown: str
-
-
-class _Stdin(NamedTuple):
-    config: Config | None  # None: `--stdin-filename` is excluded under --force-exclude (passed through)
-
-
-def _targets(paths: Iterable[Path], settings: Settings, report: Report,
-             stdin_filename: str | None = None) -> Iterator[_File | _Stdin]:
-    """Each file to check with its configuration, in order; what can't be checked goes to the report."""
-    discoveries = _Discoveries()
-    for given in paths:
-        if str(given) == "-":
-            yield from _stdin_target(settings, report, discoveries, stdin_filename)
-        else:
-            yield from _path_targets(given, settings, report, discoveries)
-
-
-def _stdin_target(settings: Settings, report: Report, discoveries: _Discoveries,
-                  stdin_filename: str | None) -> Iterator[_Stdin]:
-    try:
-        config = settings.for_path(stdin_filename, is_file=True) if stdin_filename else settings.for_path(Path.cwd())
-    except ConfigError as exc:
-        report.add(FileOutcome("-", error=f"trainfix: error: {exc}"))
-        return
-    if not stdin_filename:
-        yield _Stdin(config)
-    elif config.force_exclude and discoveries.of(config).is_excluded(Path(stdin_filename)):
-        yield _Stdin(None)
-    else:
-        yield _Stdin(config.for_file(stdin_filename))
-
-
-def _path_targets(given: Path, settings: Settings, report: Report,
-                  discoveries: _Discoveries) -> Iterator[_File]:
-    """A path named on the command line: the file itself, or the files under the folder."""
-    try:
-        config = settings.for_path(given)
-    except ConfigError as exc:
-        report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: {exc}"))
-        return
-    if not given.exists() and not given.is_symlink():
-        report.add(FileOutcome(given.as_posix(), error=f"{given.as_posix()}: error: no such file or directory"))
-        return
-    discovery = discoveries.of(config)
-    if not given.is_dir():
-        if not (config.force_exclude and discovery.is_excluded(given)):
-            yield _File(given, config.for_file(given), _shown(given))
-        return
-    if config.force_exclude and discovery.is_excluded(given, is_dir=True):
-        return
-    for path, shown in discovery.walk(given, _shown(given)):
-        try:
-            own = settings.for_path(path, is_file=True)
-        except ConfigError as exc:
-            report.add(FileOutcome(shown, error=f"{shown}: error: {exc}"))
-            continue
-        # a nested project's own [tool.trainfix] excludes apply to its files too
-        if own.source != config.source and (own.exclude or own.extend_exclude) and \
-                discoveries.of(own).is_excluded(Path(path)):
-            continue
-        yield _File(path, own.for_file(path), shown)
-    for error in discovery.errors:
-        report.add(FileOutcome(error.split(": error:")[0], error=error))
-    discovery.errors.clear()
 
 
 def _print(report: Report, display: Display) -> None:
