@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import rules
-from .analysis.contexts import CallSite, analyze
+from .analysis.contexts import analyze
+from .analysis.sites import CallSite
 from .analysis.project import Project
 from .config import Config
 from .errors import SourceError
