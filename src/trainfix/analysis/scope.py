@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from .keras_names import canonical_keras
+
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef)
 
@@ -107,8 +109,6 @@ class ScopeTree:
             if len(names) == 1:
                 return names.pop()
             # `try: import tf_keras as keras` / `except ImportError: import keras`: both are Keras
-            from .evidence import canonical_keras
-
             canon = {canonical_keras(n) for n in names}
             return canon.pop() if len(canon) == 1 and None not in canon else None
         return None
