@@ -12,7 +12,9 @@ import builtins
 from ..config import Config
 from ..transform import LineIndex
 from . import backends
-from .evidence import WEIGHT_ATTRS, Evidence
+from .callees import is_pretrained, training_callable, why_not_model
+from .class_facts import WEIGHT_ATTRS
+from .evidence import Evidence, Module
 from .helpers import walk_helpers
 from .project import Project
 from .sites import CallSite, Context
@@ -41,11 +43,12 @@ def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
 
 class Analyzer:
     def __init__(self, module: ast.Module, config: Config, source: str, index: LineIndex | None = None,
-                 project: Project | None = None, module_key: str | None = None, facts=None):
+                 project: Project[Analyzer] | None = None, module_key: str | None = None, facts=None):
         self.source = source
         self.index = index or LineIndex(source)
         self.config = config
         self.nested = facts is not None  # another module's steps, analysed for the helpers they call
+        self.project = project
         if facts is not None:
             self.t, self.ev = facts
         else:
@@ -117,7 +120,7 @@ class Analyzer:
         if isinstance(expr, ast.Attribute):
             cls = self.t.self_class(expr.value, scope)
             if cls is not None:
-                values = self.ev.class_facts.get(cls, {}).get("stores", {}).get(expr.attr, [])
+                values = self.ev.facts(cls).stores.get(expr.attr, [])
                 if values and all(v is not None and self._is_tensor_value(v, s) for v, s in values):
                     return {("t",)}
             return {("u",)}
@@ -172,7 +175,7 @@ class Analyzer:
                                             for b in values)
             return self._is_tensor_value(value, scope)
 
-        return self.ev._passed_to(binding, tensor)
+        return self.ev.passed_to(binding, tensor)
 
     def _watched(self, name: str, scope: Scope) -> bool:
         for call in scope.calls:
@@ -463,7 +466,7 @@ class Analyzer:
             return
         stateless = isinstance(func, ast.Attribute) and func.attr == "stateless_call"
         subject = func.value if stateless else func  # Keras 3: `model.stateless_call(tv, ntv, x)` runs model
-        local_fn = None if stateless else self.ev.training_callable(func, scope)
+        local_fn = None if stateless else training_callable(self.ev, func, scope)
         model = local_fn is None and self.ev.is_model(subject, scope)
         if local_fn is None and not model:
             builtin = isinstance(func, ast.Name) and func.id in BUILTINS and not self.t.lookup(func.id, scope)
@@ -474,15 +477,15 @@ class Analyzer:
                 symbol = self.ev.external(target[1])
                 if symbol is not None and symbol.kind in ("function", "nonmodel_factory"):
                     self.imported_calls.setdefault(symbol.node, []).append((call, ctx, scope))
-                    if symbol.module is not None and not self.nested:
-                        self.ev.project.helpers.add(symbol.module.key)  # its helpers may run in this step
+                    if symbol.module is not None and not self.nested and self.project is not None:
+                        self.project.helpers.add(symbol.module.key)  # its helpers may run in this step
             elif isinstance(func, ast.Attribute) and ctx.kind in ("train", "eval", "predict"):
                 cls = self.t.self_class(func.value, scope)  # `self._one_step_loss(...)`: a helper method
                 method = self.ev.method(cls, func.attr) if cls is not None else None
                 if method is not None:
                     self.helper_calls.setdefault(method, []).append((call, ctx, scope))
             if isinstance(func, (ast.Name, ast.Attribute)) and not builtin and (target is None or target[0] == "def"):
-                self.sites.append(CallSite(call, ctx, callee, False, skip_reason=self.ev.why_not_model(func, scope)))
+                self.sites.append(CallSite(call, ctx, callee, False, skip_reason=why_not_model(self.ev, func, scope)))
             return
         site = CallSite(call, ctx, callee, True)
         site.key = self.ev.model_key(subject, scope) if local_fn is None else ("fn", id(local_fn.node))
@@ -500,7 +503,7 @@ class Analyzer:
                 at = (call.lineno, call.col_offset)
                 site.trained = self._trained(key, subject, ctx, scope, at) if key is not None else None
                 site.explicit = key is not None and key in ctx.trained and ctx.explicit and ctx.feeds
-                site.pretrained = self.ev.is_pretrained(subject, scope)
+                site.pretrained = is_pretrained(self.ev, subject, scope)
             if site.trained is False:
                 site.skip_reason = "not trained in this step"
             elif site.trained is None and not ctx.unknown:
@@ -710,8 +713,16 @@ def _contains(tree: ast.AST, target: ast.AST) -> bool:
     return any(node is target for node in ast.walk(tree))
 
 
+def analyze_module(project: Project[Analyzer], module: Module, config: Config) -> Analyzer:
+    """Another project module's contexts (which of the analysed file's helpers its steps call)."""
+    analyzer = Analyzer(module.tree.module.node, config, module.source, None, project, module.key,
+                        (module.tree, module.evidence))
+    analyzer.run()
+    return analyzer
+
+
 def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None,
-            project: Project | None = None, module_key: str | None = None) -> list[CallSite]:
+            project: Project[Analyzer] | None = None, module_key: str | None = None) -> list[CallSite]:
     """Every call met in a training/eval context, in source order."""
     analyzer = Analyzer(module, config, source, index, project, module_key)
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from .callees import training_callable
 from .scope import own_nodes, param_names
 from .sites import CallSite, Context
 
@@ -58,7 +59,7 @@ def _add_sites(an: Analyzer, fn: ast.AST, scope, edges: list) -> None:
 def walk_imported_helpers(an: Analyzer) -> None:
     """Module-level functions of this file that other project modules call only from their steps
     (`losses.py`'s `generator_loss(generator, z)` called in `train.py`'s tape)."""
-    project, key = an.ev.project, an.ev.module_key
+    project, key = an.project, an.ev.module_key
     if project is None or key is None or an.nested:
         return
     for name, bindings in an.t.module.bindings.items():
@@ -105,7 +106,7 @@ def _owner(an: Analyzer, fn: ast.AST) -> ast.ClassDef | None:
 def _used_elsewhere(an: Analyzer, fn: ast.AST) -> bool:
     """Another file of the project may call the helper outside any context: one that imports the
     function, or for a method one that imports its class (a subclass, an instance) and names the method."""
-    project, key = an.ev.project, an.ev.module_key
+    project, key = an.project, an.ev.module_key
     if project is None or key is None:
         return False
     cls = _owner(an, fn)
@@ -122,7 +123,7 @@ def _helper_site(an: Analyzer, call: ast.Call, fn: ast.AST, scope, edges: list) 
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr in ("predict", "predict_on_batch", "stateless_call"):
         return None
-    if an.ev.training_callable(func, scope) is not None:
+    if training_callable(an.ev, func, scope) is not None:
         return None
     params = param_names(fn)
     verdicts = []

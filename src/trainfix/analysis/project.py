@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import Callable
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from .evidence import Evidence
-    from .scope import ScopeTree
+from ..config import Config
+from .evidence import Caller, Evidence, Module, Symbol
+from .scope import Binding, Scope, ScopeTree, param_names
+from .targets import Definition
 
 # Packages that are never project modules, even where a folder of that name sits in the project.
 EXTERNAL_TOPS = frozenset({
@@ -24,20 +25,6 @@ EXTERNAL_TOPS = frozenset({
     "pandas", "tensorflow_hub", "tensorflow_datasets", "keras_hub", "keras_nlp", "keras_cv", "os", "sys", "math",
     "functools", "typing", "collections", "dataclasses", "abc", "itertools", "random", "time", "logging",
 })
-
-Kind = Literal[
-    "module",  # a project module
-    "keras_class",  # a class deriving from a Keras Model/Layer
-    "class",  # a class whose bases all resolve, none of them Keras (a tf.Module, a plain class)
-    "factory",  # a function every return of which is a Keras model
-    "nonmodel_factory",  # a function every return of which is visibly not a model
-    "training_function",  # a function with a `training` parameter
-    "function",  # any other function
-    "model",  # a module-level Keras model
-    "nonmodel",  # a module-level value that is visibly not a model
-    "external",  # a name the module imports from outside the project (see `qualname`)
-]
-
 
 class Loader(Protocol):
     """Reads modules for the index; implemented by the engine (the analysis does no I/O)."""
@@ -53,30 +40,30 @@ class Loader(Protocol):
         None when unsure."""
 
 
-@dataclass(frozen=True)
-class Symbol:
-    kind: Kind
-    node: ast.AST | None = None  # the definition, for classes and functions
-    module: "Module | None" = None
-    qualname: str | None = None  # for "external"
+class Reference(NamedTuple):
+    """A use of a module-level name of one project module in another."""
+
+    node: ast.Name | ast.Attribute
+    scope: Scope
+    module: Module
 
 
-@dataclass(eq=False)
-class Module:
-    key: str
-    tree: "ScopeTree"
-    evidence: "Evidence"
-    source: str = ""
+A = TypeVar("A")  # another module's analysis (see `Project.analyzer`)
 
 
-class Project:
-    """Memoised answers about the project's modules, for one run."""
+class Project(Generic[A]):
+    """Memoised answers about the project's modules, for one run.
 
-    def __init__(self, loader: Loader, factories: tuple[str, ...] = ()):
+    `analyze` builds another module's analysis of its contexts (the caller passes it in, so the
+    index stays below the passes that use it)."""
+
+    def __init__(self, loader: Loader, factories: tuple[str, ...] = (),
+                 analyze: Callable[[Project[A], Module, Config], A] | None = None):
         self.loader = loader
         self.factories = factories
+        self._analyze = analyze
         self._modules: dict[str, Module | None] = {}
-        self._analyzers: dict = {}
+        self._analyzers: dict[str, A | None] = {}
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
         self.helpers: set[str] = set()  # keys of the modules whose functions the analysed file's steps call
@@ -105,7 +92,7 @@ class Project:
                 return self._member(key, parts[i:])
         return None
 
-    def references(self, key: str, definition: ast.AST, also: str | None = None) -> list | None:
+    def references(self, key: str, definition: Definition, also: str | None = None) -> list[Reference] | None:
         """Uses of a module-level class or function of module `key` in the project's other files, as
         (node, scope, module); None when unsure (a file that can't be read, a notebook that imports the
         module). With `also`, only files that also name that word count."""
@@ -113,7 +100,7 @@ class Project:
         files = self.loader.importers(key)  # only a file that imports the module can name its definitions
         if files is None:
             return None
-        out: list = []
+        out: list[Reference] = []
         for other in files:
             if other == key:
                 continue
@@ -125,14 +112,14 @@ class Project:
             t = module.tree
             if also is not None and not t.name_loads.get(also) and not any(n.attr == also for n, _ in t.attr_loads):
                 continue  # a method's helper: this file never names it
-            out += [(node, scope, module) for node, scope in t.name_loads.get(name, ())
+            out += [Reference(node, scope, module) for node, scope in t.name_loads.get(name, ())
                     if any(b.kind == "import" and self._is(other, b.qualname, definition)
                            for b in t.lookup(name, scope))]
-            out += [(node, scope, module) for node, scope in t.attr_loads
-                    if node.attr == name and self._is(other, t.qualname(node, scope), definition)]
+            out += [Reference(attr, scope, module) for attr, scope in t.attr_loads
+                    if attr.attr == name and self._is(other, t.qualname(attr, scope), definition)]
         return out
 
-    def callers(self, key: str, definition: ast.AST) -> list[tuple[ast.Call, object, Evidence]] | None:
+    def callers(self, key: str, definition: Definition) -> list[Caller] | None:
         """The calls of a module-level class or function of module `key` in the project's other modules,
         each with its scope and that module's evidence; None when some use of it is not a plain call
         (a subclass, the class handed around, a module that can't be read)."""
@@ -146,10 +133,10 @@ class Project:
                 if module.evidence.type_only(node):
                     continue
                 return None
-            out.append((call, scope, module.evidence))
+            out.append(Caller(call, scope, module.evidence))
         return out
 
-    def _is(self, importer: str, qualname: str | None, definition: ast.AST) -> bool:
+    def _is(self, importer: str, qualname: str | None, definition: Definition) -> bool:
         symbol = self.lookup(importer, qualname) if qualname else None
         return symbol is not None and symbol.node is definition
 
@@ -157,19 +144,14 @@ class Project:
         """The module being analysed, as analysed (its text may not be on disk: stdin, an editor buffer)."""
         self._modules[key] = Module(key, tree, evidence, source)
 
-    def analyzer(self, key: str, config):
+    def analyzer(self, key: str, config: Config) -> A | None:
         """Another module's contexts, analysed once per run (to see which of this module's helpers its
         steps call); None when it can't be read."""
         if key not in self._analyzers:
             self._analyzers[key] = None
             module = self.module(key)
-            if module is not None:
-                from .contexts import Analyzer
-
-                analyzer = Analyzer(module.tree.module.node, config, module.source, None, self, key,
-                                    (module.tree, module.evidence))
-                analyzer.run()
-                self._analyzers[key] = analyzer
+            if module is not None and self._analyze is not None:
+                self._analyzers[key] = self._analyze(self, module, config)
         return self._analyzers[key]
 
     def module(self, key: str) -> Module | None:
@@ -179,9 +161,6 @@ class Project:
         return self._modules[key]
 
     def _load(self, key: str) -> Module | None:
-        from .evidence import Evidence
-        from .scope import ScopeTree
-
         text = self.loader.source(key)
         if text is None:
             return None
@@ -232,16 +211,14 @@ def _parse(key: str, text: str) -> ast.Module | None:
     return _PARSED[memo]
 
 
-def describe(module: Module, b) -> Symbol | None:
+def describe(module: Module, b: Binding) -> Symbol | None:
     """What a module-level binding of a project module is."""
     ev, scope_of = module.evidence, module.tree.scope_of
-    if b.kind == "class":
+    if b.kind == "class" and isinstance(b.node, ast.ClassDef):
         if ev.is_keras_class(b.node):
             return Symbol("keras_class", b.node, module)
         return None if ev.class_is_unknown(b.node) else Symbol("class", b.node, module)
-    if b.kind == "def":
-        from .scope import param_names
-
+    if b.kind == "def" and isinstance(b.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         if "training" in param_names(b.node):
             return Symbol("training_function", b.node, module)
         if ev.is_factory(b.node, scope_of[b.node]):
