@@ -1,12 +1,13 @@
 """What a call's callee is, beyond "a model or not": a project function that takes `training`
-(its calls get the flag passed), a model built from pretrained weights (fix safety), and, for
+(its calls get the flag passed), the local class a model is an instance of (its `call` signature,
+its frozen sub-layers), a model built from pretrained weights (fix safety), and, for
 `--show-skipped`, why a callee is not provably a model."""
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
 
-from .arguments import FunctionNode, positional_params
+from .syntax import FunctionNode, positional_params
 from .evidence import Evidence
 from .keras_names import EXTERNAL_LAYERS, canonical_keras
 from .scope import Binding, Scope, param_names
@@ -98,6 +99,31 @@ def _imported_training_fn(ev: Evidence, qualname: str | None) -> TrainingFn | No
 
 def _is_static(fn: FunctionNode) -> bool:
     return any(getattr(d, "id", None) in ("staticmethod", "classmethod") for d in fn.decorator_list)
+
+
+# -- the class a callee is an instance of ---------------------------------------------------
+def local_class_of(ev: Evidence, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:
+    """The class of this module that `self`, `ev.attr` or a name is an instance of, if provable."""
+    cls = ev.t.self_class(expr, scope)
+    if cls is not None:
+        return cls
+    values = ev.assigned_values(expr, scope)
+    if values is None:
+        return None
+    classes = set()
+    for value, value_scope in values:
+        target = ev.resolve_callable(value.func, value_scope) if isinstance(value, ast.Call) else None
+        classes.add(target.node if target and target.kind == "class" else None)
+    return classes.pop() if len(classes) == 1 else None
+
+def call_signature(ev: Evidence, cls: ast.ClassDef) -> list[str] | None:
+    """Positional parameters of the class's own `call` (after self), None when inherited from elsewhere."""
+    call = ev.method(cls, "call")
+    return positional_params(call)[1:] if call is not None else None
+
+
+def is_frozen(ev: Evidence, cls: ast.ClassDef, attr: str) -> bool:
+    return any(attr in ev.facts(c).frozen for c in ev.local_bases(cls))
 
 
 # -- pretrained weights ------------------------------------------------------------------

@@ -12,8 +12,8 @@ import builtins
 from ..config import Config
 from ..transform import LineIndex
 from . import backends
-from .callees import is_pretrained, training_callable, why_not_model
-from .class_facts import WEIGHT_ATTRS
+from .callees import call_signature, is_frozen, is_pretrained, local_class_of, training_callable, why_not_model
+from .module_facts import WEIGHT_ATTRS
 from .evidence import Evidence, Module
 from .helpers import walk_helpers
 from .project import Project
@@ -556,8 +556,8 @@ class Analyzer:
         elif local_fn is not None:
             positional_slot = local_fn.slot
         else:
-            cls = self.ev.local_class_of(call.func, scope)
-            params = self.ev.call_signature(cls) if cls is not None else None
+            cls = local_class_of(self.ev, call.func, scope)
+            params = call_signature(self.ev, cls) if cls is not None else None
             if params is not None:  # a local model's own call(): `critic(states, actions)` passes data
                 positional_slot = params.index("training") if "training" in params else None
             if positional_slot is None and len(call.args) > 1 and _literal_state(call.args[1]) == "expr":
@@ -586,7 +586,7 @@ class Analyzer:
         if key in ctx.trained:
             return True
         if key[0] == "attr" and ("self", key[1]) in ctx.trained:
-            return not self.ev.is_frozen(key[1], key[2])
+            return not is_frozen(self.ev, key[1], key[2])
         if ctx.unknown and not self._never_differentiated(key):
             return None
         return False

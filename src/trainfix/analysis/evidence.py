@@ -10,28 +10,15 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
-from .arguments import FunctionNode, ParamSlot, positional_params, unpacks
-from .class_facts import KERAS_WEIGHT_ATTRS, NO_FACTS, ClassFacts, collect_class_facts
-from .keras_names import EXTERNAL_LAYERS, FOREIGN_FRAMEWORKS, canonical_keras, is_keras_model_class, is_not_model, \
-    returns_model
-from .keys import AttrKey, ModelKey, NameKey, NamedAttrKey, SelfKey, StarKey
+from .keras_names import canonical_keras, is_keras_model_class, is_not_model, returns_model
+from .keys import AttrKey, ModelKey, NamedAttrKey, SelfKey, StarKey, binding_key
+from .module_facts import KERAS_WEIGHT_ATTRS, NO_FACTS, ClassFacts, collect_class_facts, uses_foreign_framework, \
+    uses_keras
 from .scope import Binding, Scope, ScopeTree, own_nodes
-from .targets import ClassTarget, DefTarget, Definition, QualTarget, Target
-
-SymbolKind = Literal[
-    "module",  # a project module
-    "keras_class",  # a class deriving from a Keras Model/Layer
-    "class",  # a class whose bases all resolve, none of them Keras (a tf.Module, a plain class)
-    "factory",  # a function every return of which is a Keras model
-    "nonmodel_factory",  # a function every return of which is visibly not a model
-    "training_function",  # a function with a `training` parameter
-    "function",  # any other function
-    "model",  # a module-level Keras model
-    "nonmodel",  # a module-level value that is visibly not a model
-    "external",  # a name the module imports from outside the project (see `qualname`)
-]
+from .syntax import Definition, FunctionNode, ParamSlot, called_definition, literal_elements, unpacks
+from .targets import ClassTarget, DefTarget, QualTarget, SymbolKind, Target
 
 
 @dataclass(frozen=True)
@@ -87,8 +74,8 @@ class Evidence:
         # Differentiated or used weights prove a Keras model only in Keras code: a
         # tf.Module or a Sonnet module has trainable_variables too and no `training`.
         # Keras use is proven by code (imports, `tf.keras` attributes), never by a word in a comment.
-        self.foreign = any(name.lstrip(".").split(".")[0] in FOREIGN_FRAMEWORKS for name in tree.imports)
-        self.weights_prove_models = not self.foreign and _uses_keras(tree)
+        self.foreign = uses_foreign_framework(tree)
+        self.weights_prove_models = not self.foreign and uses_keras(tree)
         self._memo: dict[Hashable, bool] = {}
         self.differentiated: set[ModelKey] = set()  # owner keys whose weights some gradient uses
         self.called_with_training: set[ModelKey] = set()  # model keys called with training=
@@ -327,7 +314,7 @@ class Evidence:
         if not values:
             return False
         for value, value_scope in values:
-            elts = _elements(value)
+            elts = literal_elements(value)
             if elts is None or not all(self.is_model(e, value_scope) for e in elts):
                 return False
         return True
@@ -425,7 +412,7 @@ class Evidence:
     def passed_to(self, binding: Binding, proves: Proves, every: bool = True) -> bool:
         """Every call of the parameter's function passes a value that `proves` holds of (with
         `every=False`: some call does)."""
-        called = _called_definition(binding)
+        called = called_definition(binding)
         if called is None:
             return False
         fn, definition, offset = called
@@ -526,25 +513,6 @@ class Evidence:
             return None
         return self.stores(cls, expr.attr)
 
-    def local_class_of(self, expr: ast.AST, scope: Scope) -> ast.ClassDef | None:
-        """The class of this module that `self`, `self.attr` or a name is an instance of, if provable."""
-        cls = self.t.self_class(expr, scope)
-        if cls is not None:
-            return cls
-        values = self.assigned_values(expr, scope)
-        if values is None:
-            return None
-        classes = set()
-        for value, value_scope in values:
-            target = self.resolve_callable(value.func, value_scope) if isinstance(value, ast.Call) else None
-            classes.add(target.node if target and target.kind == "class" else None)
-        return classes.pop() if len(classes) == 1 else None
-
-    def call_signature(self, cls: ast.ClassDef) -> list[str] | None:
-        """Positional parameters of the class's own `call` (after self), None when inherited from elsewhere."""
-        call = self.method(cls, "call")
-        return positional_params(call)[1:] if call is not None else None
-
     def method(self, cls: ast.ClassDef, name: str) -> FunctionNode | None:
         """`cls`'s own method `name`, or one inherited from a class of this file."""
         for c in self.local_bases(cls):
@@ -575,9 +543,6 @@ class Evidence:
             return any(value is not None and self.is_model(value, scope) for value, scope in values)
 
         return self._cached(("attr", cls, attr), compute)
-
-    def is_frozen(self, cls: ast.ClassDef, attr: str) -> bool:
-        return any(attr in self.facts(c).frozen for c in self.local_bases(cls))
 
     # -- keys identify a model across the module -------------------------------
     def model_key(self, expr: ast.AST, scope: Scope) -> ModelKey | None:
@@ -619,51 +584,10 @@ class Evidence:
                         self.called_with_training.add(AttrKey("attr", cls, func.attr))
 
 
-def binding_key(binding: Binding) -> NameKey:
-    return NameKey("name", id(binding.scope), binding.name)
-
-
 def _may_be_callable(b: Binding) -> bool:
     """A binding `resolve_callable` follows: an import, a definition, an alias of a name or attribute."""
     return b.kind in ("import", "def", "class") or \
         b.kind == "assign" and isinstance(b.node, (ast.Name, ast.Attribute))
 
 
-def _called_definition(binding: Binding) -> tuple[FunctionNode, Definition, int] | None:
-    """For a parameter: its function, what a call of it names (the class, for `__init__`), and how many
-    leading parameters a call doesn't pass. None for a method or a nested function."""
-    fn, cls = binding.scope.node, binding.scope.cls
-    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None
-    if fn.name == "__init__" and cls is not None and binding.scope.self_name is not None:
-        return fn, cls, 1
-    parent = binding.scope.parent
-    if binding.scope.self_name is None and parent is not None and parent.kind == "module":
-        return fn, fn, 0  # a module-level function: `fit_one_epoch(net, ...)`
-    return None
-
-
-def _elements(value: ast.AST | None) -> list[ast.expr] | None:
-    """The elements of a literal list, tuple or dict (of a comprehension: its element), None otherwise."""
-    if isinstance(value, (ast.List, ast.Tuple)) and value.elts:
-        return None if any(isinstance(e, ast.Starred) for e in value.elts) else list(value.elts)
-    if isinstance(value, ast.Dict) and value.values and None not in value.keys:
-        return list(value.values)
-    if isinstance(value, (ast.ListComp, ast.GeneratorExp)):
-        return [value.elt]
-    if isinstance(value, ast.DictComp):
-        return [value.value]
-    return None
-
-
 BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
-
-
-def _uses_keras(tree: ScopeTree) -> bool:
-    """The module's code names Keras: an import of it, or a `tf.keras` attribute."""
-    for scope in tree.scope_of.values():
-        for bindings in scope.bindings.values():
-            if any(b.kind == "import" and canonical_keras(b.qualname) for b in bindings):
-                return True
-    return any(node.attr == "keras" and canonical_keras(tree.qualname(node, scope))
-               for node, scope in tree.attr_loads)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 from typing import Literal, NamedTuple, Union
 
+from .scope import Binding
+
 
 class SelfKey(NamedTuple):
     """`self` in a method of `cls`."""
@@ -55,3 +57,7 @@ class FnKey(NamedTuple):
 
 
 ModelKey = Union[SelfKey, NameKey, AttrKey, NamedAttrKey, StarKey, FnKey]
+
+
+def binding_key(binding: Binding) -> NameKey:
+    return NameKey("name", id(binding.scope), binding.name)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from ..config import Config
+from .syntax import Definition
 from .evidence import Caller, Evidence, Module, Symbol
 from .scope import Binding, Scope, ScopeTree, param_names
-from .targets import Definition
 
 # Packages that are never project modules, even where a folder of that name sits in the project.
 EXTERNAL_TOPS = frozenset({

@@ -1,14 +1,12 @@
-"""What a callee expression resolves to in its module (see `Evidence.resolve_callable`)."""
+"""What names resolve to: a callee in its own module (`Evidence.resolve_callable`), a name imported from
+another project module (`Symbol.kind`, the project index's answer)."""
 from __future__ import annotations
 
 import ast
 from typing import Literal, NamedTuple, Union
 
-from .arguments import FunctionNode
+from .syntax import FunctionNode
 from .scope import Scope
-
-Definition = Union[ast.ClassDef, FunctionNode]  # what a project module defines and other modules call
-
 
 class QualTarget(NamedTuple):
     kind: Literal["qual"]
@@ -27,3 +25,16 @@ class DefTarget(NamedTuple):
 
 
 Target = Union[QualTarget, ClassTarget, DefTarget]
+
+SymbolKind = Literal[
+    "module",  # a project module
+    "keras_class",  # a class deriving from a Keras Model/Layer
+    "class",  # a class whose bases all resolve, none of them Keras (a tf.Module, a plain class)
+    "factory",  # a function every return of which is a Keras model
+    "nonmodel_factory",  # a function every return of which is visibly not a model
+    "training_function",  # a function with a `training` parameter
+    "function",  # any other function
+    "model",  # a module-level Keras model
+    "nonmodel",  # a module-level value that is visibly not a model
+    "external",  # a name the module imports from outside the project (see `qualname`)
+]

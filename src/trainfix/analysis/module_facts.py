@@ -1,10 +1,12 @@
-"""What the methods of each class of a module do with `self`'s attributes, collected in one pass
-over the scope tree: the values stored in them, the ones whose weights are read, the frozen ones."""
+"""Facts about one module, collected once from its scope tree: whether its code uses Keras or another
+module framework, and what the methods of each class do with `self`'s attributes (the values stored
+in them, the ones whose weights are read, the frozen ones)."""
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
 
+from .keras_names import FOREIGN_FRAMEWORKS, canonical_keras
 from .scope import Scope, ScopeTree
 
 WEIGHT_ATTRS = {"trainable_variables", "trainable_weights", "variables", "weights"}
@@ -52,3 +54,18 @@ def collect_class_facts(tree: ScopeTree) -> dict[ast.ClassDef, ClassFacts]:
                 else:
                     facts.setdefault(cls, ClassFacts()).self_weights = True
     return facts
+
+
+def uses_foreign_framework(tree: ScopeTree) -> bool:
+    """The module imports Sonnet, Haiku, Flax, torch...: their modules have `trainable_variables` too."""
+    return any(name.lstrip(".").split(".")[0] in FOREIGN_FRAMEWORKS for name in tree.imports)
+
+
+def uses_keras(tree: ScopeTree) -> bool:
+    """The module's code names Keras: an import of it, or a `tf.keras` attribute."""
+    for scope in tree.scope_of.values():
+        for bindings in scope.bindings.values():
+            if any(b.kind == "import" and canonical_keras(b.qualname) for b in bindings):
+                return True
+    return any(node.attr == "keras" and canonical_keras(tree.qualname(node, scope))
+               for node, scope in tree.attr_loads)
