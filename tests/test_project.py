@@ -164,3 +164,83 @@ def test_a_star_import_of_a_project_module_is_followed(tmp_path, run_trainfix):
     root = project(tmp_path, {"models.py": MODELS_TF_MODULE.replace("def make_net():\n    return Linear()\n",
                                                                     "net = Linear()\n")})
     assert findings(run_trainfix, root, "--no-cache") == []
+
+
+STEPS = """\
+import tensorflow as tf
+
+
+def train_step(model, opt, x):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x))
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+"""
+CALLS_STEPS = """\
+import keras
+
+from steps import train_step
+
+net = keras.Sequential([keras.layers.Dense(1), keras.layers.BatchNormalization()])
+train_step(net, keras.optimizers.SGD(), 1.0)
+"""
+
+
+def skipped(run_trainfix, root):
+    p = run_trainfix("check", "--no-cache", "--show-skipped", ".", cwd=root)
+    return [line for line in p.stdout.decode().splitlines() if ": skipped " in line]
+
+
+def test_a_parameter_is_a_model_when_every_call_in_the_project_passes_one(tmp_path, run_trainfix):
+    root = project(tmp_path, {"steps.py": STEPS, "train.py": CALLS_STEPS})
+    assert findings(run_trainfix, root) == [("steps.py", "TRN001", 6, "safe")]
+    assert skipped(run_trainfix, root) == []
+
+
+def test_why_a_parameter_is_not_a_model_names_the_calls_in_other_modules(tmp_path, run_trainfix):
+    tf_module = "import tensorflow as tf\n\nfrom steps import train_step\n\n\nclass Linear(tf.Module):\n" \
+                "    def __call__(self, x):\n        return x\n\n\ntrain_step(Linear(), None, 1.0)\n"
+    root = project(tmp_path, {"steps.py": STEPS, "train.py": CALLS_STEPS, "other.py": tf_module})
+    assert findings(run_trainfix, root, "--no-cache") == []
+    reason = "`model` is a parameter of `train_step`, and not every call of `train_step` passes a Keras model there"
+    assert skipped(run_trainfix, root) == [f"steps.py:6:31: skipped `model`: unknown callee: {reason}"]
+    (root / "other.py").write_text("from steps import train_step\n\nSTEPS = [train_step]\n")
+    reason = "`model` is a parameter of `train_step`, and `train_step` is used other than by calls (passed " \
+             "around, subclassed, or in files not read)"
+    assert skipped(run_trainfix, root) == [f"steps.py:6:31: skipped `model`: unknown callee: {reason}"]
+
+
+def test_an_attribute_of_an_instance_of_a_class_of_another_module(tmp_path, run_trainfix):
+    wrap = "import keras\n\n\nclass Wrapper:\n    def __init__(self):\n" \
+           "        self.model = keras.Sequential([keras.layers.Dense(1)])\n"
+    use = textwrap.dedent("""\
+        import tensorflow as tf
+
+        from wrap import Wrapper
+
+        w = Wrapper()
+
+
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(w.model(x))
+            return tape.gradient(loss, w.model.trainable_variables)
+        """)
+    root = project(tmp_path, {"wrap.py": wrap, "use.py": use})
+    assert findings(run_trainfix, root) == [("use.py", "TRN001", 10, "safe")]
+    (root / "wrap.py").write_text(wrap.replace("keras.Sequential([keras.layers.Dense(1)])", "len"))
+    assert findings(run_trainfix, root, "--no-cache") == []
+
+
+def test_the_project_index_sits_below_the_passes_that_use_it():
+    """The index and the evidence never import the contexts pass (it hands the index its analyzer), and
+    the scope pass imports neither: the import graph of the analysis has no cycle through them."""
+    import grimp
+
+    graph = grimp.build_graph("trainfix")
+    below = ["trainfix.analysis.keras_names", "trainfix.analysis.scope", "trainfix.analysis.syntax",
+             "trainfix.analysis.keys", "trainfix.analysis.targets", "trainfix.analysis.module_facts",
+             "trainfix.analysis.evidence", "trainfix.analysis.callees", "trainfix.analysis.project"]
+    assert [(low, high) for i, low in enumerate(below) for high in below[i + 1:]
+            if graph.chain_exists(importer=low, imported=high)] == []
+    assert not graph.chain_exists(importer="trainfix.analysis.project", imported="trainfix.analysis.contexts")
