@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import rules
-from .analysis.contexts import Analyzer, analyze, analyze_module
+from .analysis.contexts import analyze
 from .analysis.sites import CallSite
 from .analysis.project import Project
 from .config import Config
@@ -148,7 +148,7 @@ def _char_col(index: LineIndex, line: int, col: int) -> int:
     return index.offset(line, col) - index.starts[line - 1] + 1
 
 
-def find(text: str, config: Config, tree: ast.Module | None = None, project: Project[Analyzer] | None = None,
+def find(text: str, config: Config, tree: ast.Module | None = None, project: Project | None = None,
          module_key: str | None = None, imported: bool = False):
     """Findings (enabled, not suppressed), skipped calls, the line index and the tree of one source."""
     if skip_file(text) or not (imported or may_have_findings(text, config)):
@@ -264,7 +264,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path: str
         from .loader import FileLoader
 
         key = os.path.abspath(path)
-        project = Project(FileLoader(key), config.model_factories, analyze_module)
+        project = Project(FileLoader(key), config.model_factories)
     findings, skipped, index, tree = find(text, config, None, project, key, imported and project is not None)
     edits: list[Edit] = []
     for finding in sorted(findings, key=lambda f: f.code == UNUSED_CODE):  # comment edits after `training` edits
@@ -292,7 +292,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path: str
 
 
 def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,
-           old_index: LineIndex | None = None, project: Project[Analyzer] | None = None,
+           old_index: LineIndex | None = None, project: Project | None = None,
            module_key: str | None = None, imported: bool = False) -> list[Finding]:
     """The new text parses, differs only in `training` arguments, and is stable.
 

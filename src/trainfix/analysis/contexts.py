@@ -43,7 +43,7 @@ def _is_tape_call(expr: ast.AST, tree: ScopeTree, scope: Scope) -> bool:
 
 class Analyzer:
     def __init__(self, module: ast.Module, config: Config, source: str, index: LineIndex | None = None,
-                 project: Project[Analyzer] | None = None, module_key: str | None = None, facts=None):
+                 project: Project | None = None, module_key: str | None = None, facts=None):
         self.source = source
         self.index = index or LineIndex(source)
         self.config = config
@@ -69,6 +69,13 @@ class Analyzer:
         self.helper_calls: dict = {}  # local function or method without `training` -> [(call, context, scope)]
         self.imported_calls: dict = {}  # another project module's function -> [(call, context, scope)]
         self._mark_differentiated()
+
+    def of_module(self, module: Module) -> Analyzer:
+        """Another project module's steps, analysed for the helpers of this file they call."""
+        other = Analyzer(module.tree.module.node, self.config, module.source, None, self.project, module.key,
+                         (module.tree, module.evidence))
+        other.run()
+        return other
 
     # -- pass 0: which owners' weights are differentiated anywhere ----------------
     def _mark_differentiated(self) -> None:
@@ -713,16 +720,8 @@ def _contains(tree: ast.AST, target: ast.AST) -> bool:
     return any(node is target for node in ast.walk(tree))
 
 
-def analyze_module(project: Project[Analyzer], module: Module, config: Config) -> Analyzer:
-    """Another project module's contexts (which of the analysed file's helpers its steps call)."""
-    analyzer = Analyzer(module.tree.module.node, config, module.source, None, project, module.key,
-                        (module.tree, module.evidence))
-    analyzer.run()
-    return analyzer
-
-
 def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None,
-            project: Project[Analyzer] | None = None, module_key: str | None = None) -> list[CallSite]:
+            project: Project | None = None, module_key: str | None = None) -> list[CallSite]:
     """Every call met in a training/eval context, in source order."""
     analyzer = Analyzer(module, config, source, index, project, module_key)
     try:

@@ -75,7 +75,7 @@ def walk_imported_helpers(an: Analyzer) -> None:
             continue
         edges = []
         for node, _, module in refs:
-            caller = project.analyzer(module.key, an.config)
+            caller = project.analyzer(module.key, an.of_module)
             found = [e for e in caller.imported_calls.get(fn, ()) if e[0].func is node] if caller else []
             if not found:
                 edges = []

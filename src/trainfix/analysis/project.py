@@ -12,9 +12,8 @@ from __future__ import annotations
 import ast
 import warnings
 from collections.abc import Callable
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar, cast
 
-from ..config import Config
 from .syntax import Definition
 from .evidence import Caller, Evidence, Module, Symbol
 from .scope import Binding, Scope, ScopeTree, param_names
@@ -48,22 +47,17 @@ class Reference(NamedTuple):
     module: Module
 
 
-A = TypeVar("A")  # another module's analysis (see `Project.analyzer`)
+T = TypeVar("T")  # another module's analysis (see `Project.analyzer`)
 
 
-class Project(Generic[A]):
-    """Memoised answers about the project's modules, for one run.
+class Project:
+    """Memoised answers about the project's modules, for one run."""
 
-    `analyze` builds another module's analysis of its contexts (the caller passes it in, so the
-    index stays below the passes that use it)."""
-
-    def __init__(self, loader: Loader, factories: tuple[str, ...] = (),
-                 analyze: Callable[[Project[A], Module, Config], A] | None = None):
+    def __init__(self, loader: Loader, factories: tuple[str, ...] = ()):
         self.loader = loader
         self.factories = factories
-        self._analyze = analyze
         self._modules: dict[str, Module | None] = {}
-        self._analyzers: dict[str, A | None] = {}
+        self._analyzers: dict[str, object] = {}  # what `analyzer`'s `make` returned, by module key
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
         self.helpers: set[str] = set()  # keys of the modules whose functions the analysed file's steps call
@@ -144,15 +138,16 @@ class Project(Generic[A]):
         """The module being analysed, as analysed (its text may not be on disk: stdin, an editor buffer)."""
         self._modules[key] = Module(key, tree, evidence, source)
 
-    def analyzer(self, key: str, config: Config) -> A | None:
-        """Another module's contexts, analysed once per run (to see which of this module's helpers its
-        steps call); None when it can't be read."""
+    def analyzer(self, key: str, make: Callable[[Module], T]) -> T | None:
+        """Another module's contexts, analysed by `make` once per run (to see which of this module's
+        helpers its steps call); None when it can't be read. The contexts pass hands `make` in, so the
+        index never imports it."""
         if key not in self._analyzers:
             self._analyzers[key] = None
             module = self.module(key)
-            if module is not None and self._analyze is not None:
-                self._analyzers[key] = self._analyze(self, module, config)
-        return self._analyzers[key]
+            if module is not None:
+                self._analyzers[key] = make(module)
+        return cast("T | None", self._analyzers[key])  # each key's `make` is the same pass
 
     def module(self, key: str) -> Module | None:
         if key not in self._modules:
