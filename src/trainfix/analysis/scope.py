@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .keras_names import canonical_keras
 
+# what gives a name its value: an import, an assignment, a parameter, a def, a class, anything else (a loop)
+BindingKind = Literal["import", "assign", "param", "def", "class", "other"]
+ScopeKind = Literal["module", "function", "class"]
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef)
 
@@ -20,7 +24,7 @@ class Binding:
     """One place where `name` gets a value in `scope`."""
 
     name: str
-    kind: str  # import | assign | param | def | class | other
+    kind: BindingKind
     scope: "Scope"
     # assign: the value; def/class: the definition; param: its annotation; other: what a loop iterates over
     node: ast.AST | None = None
@@ -30,7 +34,7 @@ class Binding:
 
 @dataclass(eq=False)
 class Scope:
-    kind: str  # module | function | class
+    kind: ScopeKind
     node: ast.AST
     parent: "Scope | None"
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
@@ -55,7 +59,6 @@ class ScopeTree:
     def __init__(self, tree: ast.Module):
         self.module = Scope("module", tree, None)
         self.scope_of: dict[ast.AST, Scope] = {tree: self.module}
-        self.classes: list[ast.ClassDef] = []
         # (target Attribute, value or None, scope) for every `x.attr = value` / `x.attr` use
         self.attr_stores: list[tuple[ast.Attribute, ast.AST | None, Scope]] = []
         self.attr_loads: list[tuple[ast.Attribute, Scope]] = []
@@ -205,7 +208,7 @@ class _Builder:
         for stmt in node.body:
             self.visit(stmt)
 
-    def bind(self, name: str, kind: str, node=None, qualname=None, scope=None) -> None:
+    def bind(self, name: str, kind: BindingKind, node=None, qualname=None, scope=None) -> None:
         (scope or self.scope).add(Binding(name, kind, scope or self.scope, node, qualname, self.stmt))
 
     def bind_target(self, target: ast.AST, value: ast.AST | None) -> None:
@@ -401,7 +404,6 @@ class _Builder:
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self.visit(expr)
         self.bind(node.name, "class", node)
-        self.t.classes.append(node)
         scope = Scope("class", node, self.scope)
         self.t.scope_of[node] = scope
         previous, self.scope = self.scope, scope
