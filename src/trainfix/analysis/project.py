@@ -14,9 +14,9 @@ import warnings
 from collections.abc import Callable
 from typing import NamedTuple, Protocol, TypeVar, cast
 
-from .syntax import Definition
 from .evidence import Caller, Evidence, Module, Symbol
 from .scope import Binding, Scope, ScopeTree, param_names
+from .syntax import Definition
 
 # Packages that are never project modules, even where a folder of that name sits in the project.
 EXTERNAL_TOPS = frozenset({
