@@ -578,16 +578,6 @@ def test_error_is_an_exception_with_location():
     assert NotebookError("reason").cell is None
 
 
-def test_escape_style_detection():
-    from trainfix.notebook import _uses_ascii_escapes
-
-    assert _uses_ascii_escapes('{"a": "caf\\u00e9"}')
-    assert not _uses_ascii_escapes('{"a": "café \\u00e9"}')  # UTF-8 text present: Jupyter's style
-    assert not _uses_ascii_escapes('{"a": "\\\\u00e9"}')  # an escaped backslash followed by u00e9
-    assert not _uses_ascii_escapes('{"a": "\\u001b[0m"}')  # control characters are escaped in both styles
-    assert not _uses_ascii_escapes('{"a": "plain"}')
-
-
 def test_new_non_ascii_text_in_an_ascii_file_without_escapes_is_utf8():
     raw = make_notebook("y = model(x)\n")
     nb = parse_notebook(raw)
