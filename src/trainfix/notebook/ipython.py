@@ -28,7 +28,7 @@ _OPERATOR_CHARS = "=!<>:+-*/%&|^@"
 
 
 @dataclass
-class LineScan:
+class _LineScan:
     """What a scan of one physical line of Python found.
 
     ``depth`` and ``quote`` (an open string's quote) carry over to the next
@@ -43,12 +43,12 @@ class LineScan:
     last: int | None = None
 
 
-def scan_line(body: str, depth: int = 0, quote: str | None = None) -> LineScan:
+def _scan_line(body: str, depth: int = 0, quote: str | None = None) -> _LineScan:
     """Scan one physical line (without its line break) of Python, starting at
     bracket depth `depth` and inside the string `quote` if not None. An
     unterminated single-quoted string ends at the line break (as in IPython's
     tokenizer)."""
-    scan = LineScan(depth, quote)
+    scan = _LineScan(depth, quote)
     i, n = 0, len(body)
     while i < n:
         if scan.quote is not None:
@@ -65,7 +65,7 @@ def scan_line(body: str, depth: int = 0, quote: str | None = None) -> LineScan:
     return scan
 
 
-def _in_string(body: str, i: int, quote: str, scan: LineScan) -> int:
+def _in_string(body: str, i: int, quote: str, scan: _LineScan) -> int:
     """Scan inside the string opened by `quote` from body[i] to just past its
     closing quote (or the end of the line)."""
     n = len(body)
@@ -83,7 +83,7 @@ def _in_string(body: str, i: int, quote: str, scan: LineScan) -> int:
     return i
 
 
-def _in_code(body: str, i: int, scan: LineScan) -> int:
+def _in_code(body: str, i: int, scan: _LineScan) -> int:
     """Scan the code character body[i] (not a comment or a line continuation);
     return the index of the next one."""
     c = body[i]
@@ -159,14 +159,14 @@ class _Masker:
                 self.mask(m, indent)
         return end + 1
 
-    def _logical_line(self, k: int) -> tuple[int, LineScan, LineScan]:
+    def _logical_line(self, k: int) -> tuple[int, _LineScan, _LineScan]:
         """The last line of the Python logical line starting at line k, and
         the scans of its first and last lines."""
         j = k
-        first = scan = scan_line(split_eol(self.lines[k])[0])
+        first = scan = _scan_line(split_eol(self.lines[k])[0])
         while (scan.depth or scan.quote is not None or scan.continued) and j + 1 < len(self.lines):
             j += 1
-            scan = scan_line(split_eol(self.lines[j])[0], scan.depth, scan.quote)
+            scan = _scan_line(split_eol(self.lines[j])[0], scan.depth, scan.quote)
         return j, first, scan
 
 

@@ -33,14 +33,12 @@ def parse_notebook(raw: bytes) -> Notebook:
     """Read a notebook. Raises NotebookError for invalid JSON, nbformat < 4,
     no cells, a non-Python kernel, or a code cell that isn't Python even with
     its IPython syntax masked."""
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
     bom = _BOM if raw.startswith(_BOM) else b""
     try:
         text = raw[len(bom) :].decode("utf-8")
     except UnicodeDecodeError as e:
         raise NotebookError(f"not valid UTF-8 (byte {e.start})") from None
-    data = _load(text)
+    data = _checked_json(text)
     cells: list[Any] = data["cells"]
     codes = [c for c in (_code(number, cell) for number, cell in enumerate(cells, 1)) if c is not None]
     builder = _ProgramBuilder(text, cells, codes)
@@ -57,7 +55,7 @@ def parse_notebook(raw: bytes) -> Notebook:
     return nb
 
 
-def _load(text: str) -> dict[str, Any]:
+def _checked_json(text: str) -> dict[str, Any]:
     """The notebook's JSON, checked down to its list of cells."""
     try:
         data = load(text)
