@@ -13,6 +13,7 @@ import ast
 
 from .evidence import Evidence
 from .scope import Scope, ScopeTree, own_nodes, param_names
+from .sites import ModelKey, position
 
 JAX_DIFFERENTIATORS = {"jax.value_and_grad", "jax.grad"}
 NO_GRAD = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.inference_mode"}
@@ -27,7 +28,7 @@ def jax_differentiated(t: ScopeTree, ev: Evidence) -> dict[ast.AST, str | None]:
                 t.qualname(call.func, scope) not in JAX_DIFFERENTIATORS:
             continue
         target, offset = call.args[0], 0
-        fn = None
+        fn: ast.AST | None = None
         if isinstance(target, ast.Attribute):
             cls = t.self_class(target.value, scope)
             fn, offset = (ev.method(cls, target.attr), 1) if cls is not None else (None, 0)
@@ -48,17 +49,17 @@ def _definition_before(name: str, call: ast.Call, scope: Scope, t: ScopeTree) ->
     bindings = t.lookup(name, scope)
     if not bindings or any(b.kind != "def" for b in bindings):
         return None
-    before = [b for b in bindings if (b.node.lineno, b.node.col_offset) < (call.lineno, call.col_offset)]
+    before = [b for b in bindings if b.node is not None and position(b.node) < position(call)]
     if len(bindings) == 1:
         return bindings[0].node
     if before and bindings[0].scope is scope:  # same scope: the latest definition in source order
-        return max(before, key=lambda b: b.node.lineno).node
+        return max(before, key=lambda b: position(b.node)[0] if b.node is not None else 0).node
     return None
 
 
-def jax_trained(fn: ast.AST, scope: Scope, differentiated: str | None, ev: Evidence) -> frozenset:
+def jax_trained(fn: ast.AST, scope: Scope, differentiated: str | None, ev: Evidence) -> frozenset[ModelKey]:
     """Models whose `stateless_call` receives the differentiated parameter."""
-    owners = set()
+    owners: set[ModelKey] = set()
     for node in own_nodes(fn):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 node.func.attr == "stateless_call" and node.args and differentiated is not None and \
@@ -73,7 +74,7 @@ def uses_torch(t: ScopeTree) -> bool:
     return any(name.split(".")[0] == "torch" for name in t.imports)
 
 
-def torch_optimizers(fn: ast.AST) -> list[ast.AST] | None:
+def torch_optimizers(fn: ast.AST) -> list[ast.expr] | None:
     """The optimizers a function steps when it also calls `.backward()` (a torch training loop), else None."""
     backward, steps = False, []
     for node in own_nodes(fn):
@@ -85,40 +86,39 @@ def torch_optimizers(fn: ast.AST) -> list[ast.AST] | None:
     return steps if backward and steps else None
 
 
-def torch_trained(optimizers: list[ast.AST], scope: Scope, t: ScopeTree, ev: Evidence,
-                  at: ast.stmt | None = None) -> frozenset | None:
+def torch_trained(optimizers: list[ast.expr], scope: Scope, t: ScopeTree, ev: Evidence,
+                  at: ast.stmt | None = None) -> frozenset[ModelKey] | None:
     """Models whose `parameters()` the stepped optimizers were built with; None when unresolved.
 
     `at`: a top-level loop of a script, which steps the optimizer bound last before it."""
-    owners = set()
+    owners: set[ModelKey] = set()
     for opt in optimizers:
         if not isinstance(opt, ast.Name):
             return None
         bindings = t.lookup(opt.id, scope)
         if at is not None:
-            before = [b for b in bindings if b.stmt is not None and b.stmt.lineno < at.lineno]
-            bindings = [max(before, key=lambda b: b.stmt.lineno)] if before else bindings
-        if not bindings or any(b.kind != "assign" or not isinstance(b.node, ast.Call) or not b.node.args
-                               for b in bindings):
+            before = [b for b in bindings if b.stmt is not None and position(b.stmt)[0] < at.lineno]
+            bindings = [max(before, key=lambda b: position(b.stmt)[0] if b.stmt is not None else 0)] \
+                if before else bindings
+        values = [b.node for b in bindings if b.kind == "assign" and isinstance(b.node, ast.Call) and b.node.args]
+        if not bindings or len(values) != len(bindings):
             return None
-        for b in bindings:
-            found = _parameter_owners(b.node.args[0], b.scope, ev)
+        for b, value in zip(bindings, values):
+            found = _parameter_owners(value.args[0], b.scope, ev)
             if not found:
                 return None
             owners |= found
     return frozenset(owners)
 
 
-def _parameter_owners(expr: ast.AST, scope: Scope, ev: Evidence) -> set:
-    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
-            expr.func.attr in ("parameters", "trainable_weights", "trainable_variables") or \
-            isinstance(expr, ast.Attribute) and expr.attr in ("trainable_weights", "trainable_variables"):
-        owner = expr.func.value if isinstance(expr, ast.Call) else expr.value
+def _parameter_owners(expr: ast.AST, scope: Scope, ev: Evidence) -> set[ModelKey]:
+    owner = _parameters_of(expr)
+    if owner is not None:
         key = ev.model_key(owner, scope)
         return {key} if key is not None else set()
     if isinstance(expr, (ast.List, ast.Tuple)) or isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
         parts = expr.elts if not isinstance(expr, ast.BinOp) else [expr.left, expr.right]
-        out: set = set()
+        out: set[ModelKey] = set()
         for part in parts:
             found = _parameter_owners(part.value if isinstance(part, ast.Starred) else part, scope, ev)
             if not found:
@@ -126,6 +126,16 @@ def _parameter_owners(expr: ast.AST, scope: Scope, ev: Evidence) -> set:
             out |= found
         return out
     return set()
+
+
+def _parameters_of(expr: ast.AST) -> ast.expr | None:
+    """`m` of `m.parameters()`, `m.trainable_weights`, `m.trainable_variables`."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
+            expr.func.attr in ("parameters", "trainable_weights", "trainable_variables"):
+        return expr.func.value
+    if isinstance(expr, ast.Attribute) and expr.attr in ("trainable_weights", "trainable_variables"):
+        return expr.value
+    return None
 
 
 def is_no_grad(expr: ast.AST, scope: Scope, t: ScopeTree) -> bool:
