@@ -575,3 +575,81 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
 """
     assert fix_source(before).new_source == before
+
+
+# --------------------------------------------------------------------------- the passes' typed facts
+def _analyzer(body: str):
+    import ast
+
+    from trainfix.analysis.contexts import Analyzer
+
+    source = src(body)
+    return Analyzer.for_file(ast.parse(source), Config(), source)
+
+
+def _tape_contexts(body: str):
+    import ast
+
+    an = _analyzer(body)
+    withs = [(node, scope) for node, scope in an.t.scope_of.items() for node in scope.withs]
+    outer = None
+    found = []
+    for node, scope in sorted(withs, key=lambda w: w[0].lineno):
+        ctx = an.tapes.context(node, scope, outer)
+        found.append(ctx)
+        outer = ctx if isinstance(node.body[0], ast.With) else outer
+    return an, found
+
+
+def test_gradient_sources_are_weights_tensors_or_unknown():
+    from trainfix.analysis.gradients import GradientSource
+
+    an = _analyzer("""
+        model = keras.Sequential([keras.layers.Dense(1)])
+        image = tf.Variable(tf.zeros([1, 4]))
+
+        def f(x, y):
+            return model.trainable_variables, [image], y
+        """)
+    fn = next(node for node in an.t.scope_of if getattr(node, "name", None) == "f")
+    weights, tensors, other = fn.body[0].value.elts
+    scope = an.t.scope_of[fn]
+    [source] = an.sources.classify(weights, scope)
+    assert source.kind == "weights" and source.owner == an.ev.model_key(weights.value, scope)
+    assert an.sources.classify(tensors, scope) == {GradientSource.TENSOR}
+    assert an.sources.classify(other, scope) == {GradientSource.UNKNOWN}
+
+
+def test_a_tape_nested_in_a_training_tape_trains_both_owners():
+    an, (outer, inner) = _tape_contexts("""
+        gen = keras.Sequential([keras.layers.Dense(1)])
+        disc = keras.Sequential([keras.layers.Dense(1)])
+
+        def step(x):
+            with tf.GradientTape() as g_tape:
+                with tf.GradientTape() as d_tape:
+                    loss = disc(gen(x))
+                d_grads = d_tape.gradient(loss, disc.trainable_variables)
+            g_grads = g_tape.gradient(loss, gen.trainable_variables)
+            opt.apply_gradients(zip(g_grads, gen.trainable_variables))
+        """)
+    import ast
+
+    gen, disc = (an.ev.model_key(ast.Name(id=name), an.t.module) for name in ("gen", "disc"))
+    assert (outer.kind, inner.kind) == ("train", "train")
+    assert outer.trained == {gen} and inner.trained == {gen, disc}  # the inner body is recorded by both tapes
+    assert outer.feeds and not inner.feeds  # only the generator's gradients reach an optimizer
+
+
+def test_a_tape_of_input_gradients_is_an_inputs_context():
+    an, (saliency,) = _tape_contexts("""
+        model = keras.Sequential([keras.layers.Dense(1)])
+
+        def saliency(x):
+            x = tf.convert_to_tensor(x)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = model(x)
+            return tape.gradient(y, x)
+        """)
+    assert saliency.kind == "inputs" and saliency.tape and saliency.reason == "input-gradient tape"
