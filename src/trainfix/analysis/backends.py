@@ -13,7 +13,8 @@ import ast
 
 from .evidence import Evidence
 from .scope import Scope, ScopeTree, own_nodes, param_names
-from .sites import ModelKey, position
+from .keys import ModelKey
+from .sites import position
 
 JAX_DIFFERENTIATORS = {"jax.value_and_grad", "jax.grad"}
 NO_GRAD = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad", "torch.autograd.inference_mode"}
