@@ -73,7 +73,7 @@ def test_cache_is_keyed_by_the_package_source(tmp_path):
     assert any((project / ".trainfix_cache").glob("*.json")), "the findings were cached"
     rule = site / "trainfix" / "rules" / "trn001.py"
     lines = rule.read_text().splitlines(keepends=True)
-    [at] = [i for i, line in enumerate(lines) if "Finding(CODE" in line and "called without" in line]
+    [at] = [i for i, line in enumerate(lines) if "Violation(" in line and "called without" in line]
     lines[at] = lines[at].replace("called without", "called (new) without", 1)  # the rule's message
     rule.write_text("".join(lines))
     assert "called (new) without `training=True`" in check(), "the cache served the old rule's finding"

@@ -22,9 +22,9 @@ import yaml
 
 from conftest import ROOT, run_trainfix
 from trainfix import Config, fix_source
-from trainfix.config import KNOWN_CODES, BOOL_OPTIONS, LIST_OPTIONS, STR_OPTIONS, from_table
-from trainfix.docs import SECTIONS, code_blocks, example_pair, main, pages, sections
-from trainfix.rules import RULES
+from trainfix.config import BOOL_OPTIONS, LIST_OPTIONS, STR_OPTIONS, from_table
+from trainfix.docs import SECTIONS, code_blocks, main, pages, sections
+from trainfix.rules import KNOWN_CODES, RULES
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
@@ -54,15 +54,23 @@ def test_docs_check_flags_a_stale_page(tmp_path):
     assert main(["--check", "--docs", str(tmp_path)]) == 1
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.CODE)
+def example_pair(rule):
+    """The rule's *Example* and *Use instead* code."""
+    s = sections(rule)
+    [(_, before)] = code_blocks(s["Example"])
+    [(_, after)] = code_blocks(s["Use instead"])
+    return before, after
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_rule_page_examples(rule):
     assert set(SECTIONS) <= set(sections(rule))
-    page = (DOCS / "rules" / f"{rule.CODE}.md").read_text()
+    page = (DOCS / "rules" / f"{rule.code}.md").read_text()
     before, after = example_pair(rule)
     assert f"```python\n{before}```" in page and f"```python\n{after}```" in page
-    config = Config(select=KNOWN_CODES) if getattr(rule, "OPT_IN", False) else None  # TRN100 runs when selected
+    config = Config(select=KNOWN_CODES) if rule.opt_in else None  # TRN100 runs when selected
     result = fix_source(before, config=config, unsafe=True)
-    assert [f.code for f in result.findings] == [rule.CODE]
+    assert [f.code for f in result.findings] == [rule.code]
     if result.findings[0].fix is not None:
         assert result.new_source == after
     else:  # display only: the fix is a change by hand

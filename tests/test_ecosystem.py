@@ -387,9 +387,9 @@ def test_formats_place_notebook_findings_by_cell():
     from sarif_pydantic import Sarif
 
     from trainfix import formats, textout
+    from trainfix.findings import Finding, Fix
     from trainfix.outcome import CellMap, FileOutcome, Texts, WriteBack
     from trainfix.report import Report
-    from trainfix.rules import Finding, Fix
 
     finding = Finding("TRN001", "Trained model `model` called without `training=True`", 14, 9, 14, 17,
                       Fix("safe", "Add `training=True`", "True"))

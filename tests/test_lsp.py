@@ -19,7 +19,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
-from trainfix.docs import code_blocks, fix_safety, sections
+from trainfix.docs import code_blocks, sections
 from trainfix.lsp.server import Options
 from trainfix.rules import BY_CODE
 
@@ -351,7 +351,7 @@ async def test_hover_on_a_diagnostic_shows_the_rule_docs(tmp_path):
         doc = sections(BY_CODE["TRN001"])
         for name in ("What it does", "Why is this bad?", "Fix safety"):
             assert f"### {name}\n\n{doc[name]}" in hover.contents.value
-        assert f"Fix: **{fix_safety(BY_CODE['TRN001'])}**" in hover.contents.value
+        assert f"Fix: **{BY_CODE['TRN001'].fix.label}**" in hover.contents.value
         elsewhere = await asyncio.wait_for(client.text_document_hover_async(types.HoverParams(
             types.TextDocumentIdentifier(uri), types.Position(0, 0))), TIMEOUT)
         assert elsewhere is None

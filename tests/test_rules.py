@@ -2,15 +2,14 @@
 import pytest
 
 from trainfix import Config, fix_source
-from trainfix.config import KNOWN_CODES
-from trainfix.rules import BY_CODE, RULES
+from trainfix.rules import BY_CODE, KNOWN_CODES, RULES
 
 
 def _config(code):  # an opt-in rule (TRN100) runs when selected
-    return Config(select=KNOWN_CODES) if getattr(BY_CODE[code], "OPT_IN", False) else None
+    return Config(select=KNOWN_CODES) if BY_CODE[code].opt_in else None
 
-INVALID = [(r.CODE, before, after) for r in RULES for before, after in r.INVALID]
-VALID = [(r.CODE, src) for r in RULES for src in r.VALID]
+INVALID = [(r.code, before, after) for r in RULES for before, after in r.invalid]
+VALID = [(r.code, src) for r in RULES for src in r.valid]
 
 
 @pytest.mark.parametrize("code,before,after", INVALID, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(INVALID)])
@@ -27,9 +26,9 @@ def test_valid_examples(code, src):
     assert result.new_source == src
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.CODE)
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_rule_docs_have_ruff_sections(rule):
-    doc = rule.__doc__
-    assert doc.startswith(f"{rule.CODE} {rule.NAME}")
+    doc = rule.doc
+    assert doc.startswith(f"{rule.code} {rule.name}\n")
     for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
         assert section in doc

@@ -138,7 +138,6 @@ def check(fix: bool, fix_only: bool, add_noqa: bool, diff: bool, **kwargs: Any) 
               help="text (a table) or json (every rule with its page, as ruff's `rule --all`).")
 def list_rules(output_format: str) -> None:
     """List the rules."""
-    from .docs import fix_safety
     from .rules import RULES
 
     if output_format == "json":
@@ -147,7 +146,7 @@ def list_rules(output_format: str) -> None:
         sys.stdout.write(rules_json())
         return
 
-    rows = [(rule.CODE, rule.NAME, fix_safety(rule), rule.SUMMARY) for rule in RULES]
+    rows = [(rule.code, rule.name, rule.fix.label, rule.summary) for rule in RULES]
     if _color(sys.stdout):
         from rich.console import Console
         from rich.table import Table
@@ -446,8 +445,7 @@ class _Output:
 def _rule_name(code: str) -> str:
     from .rules import BY_CODE
 
-    name: str = BY_CODE[code].NAME
-    return name
+    return BY_CODE[code].name
 
 
 def _print_diff(report: Report) -> None:

@@ -8,11 +8,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .rules import DEFAULT_CODES, KNOWN_CODES, RULES
 
 
-def _toml():
+def _toml() -> ModuleType:
     # imported when a pyproject.toml is found, not at start-up
     if sys.version_info >= (3, 11):
         import tomllib
@@ -23,12 +28,13 @@ def _toml():
 TRAIN_FUNCTIONS = ("train_step", "training_step")
 EVAL_FUNCTIONS = ("test_step", "val_step", "valid_step", "validation_step", "eval_step", "evaluate_step")
 PREDICT_FUNCTIONS = ("predict_step", "inference_step")
-ALL_CODES = ("TRN001", "TRN002", "TRN003", "TRN004", "TRN005", "TRN006")
-# rules that run only when selected by name or prefix (`extend-select = ["TRN100"]`), as ruff's RUF100
-OPT_IN_CODES = ("TRN100",)
-KNOWN_CODES = ALL_CODES + OPT_IN_CODES
+# the codes come from the rule registry: the default selection, and the rules that run only when
+# selected by name or prefix (`extend-select = ["TRN100"]`), as ruff's RUF100
+ALL_CODES = DEFAULT_CODES
+OPT_IN_CODES = tuple(rule.code for rule in RULES if rule.opt_in)
+CODE_OPTIONS = ("select", "ignore")  # list options whose items are rule codes or prefixes
 
-LIST_OPTIONS = {
+LIST_OPTIONS: dict[str, tuple[str, ...]] = {
     "train-functions": TRAIN_FUNCTIONS,
     "eval-functions": EVAL_FUNCTIONS,
     "predict-functions": PREDICT_FUNCTIONS,
@@ -37,7 +43,7 @@ LIST_OPTIONS = {
     "ignore": (),
     "exclude": (),
 }
-BOOL_OPTIONS = {"unsafe-fixes": False, "respect-gitignore": True, "force-exclude": False, "cache": True}
+BOOL_OPTIONS: dict[str, bool] = {"unsafe-fixes": False, "respect-gitignore": True, "force-exclude": False, "cache": True}
 STR_OPTIONS = {"output-format": "text"}
 # `text` is the name trainfix 0.1 gave `full`; it is kept as an alias
 OUTPUT_FORMATS = ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "github", "sarif")
@@ -74,10 +80,10 @@ class Config:
     def step_names(self) -> tuple[str, ...]:
         return self.train_functions + self.eval_functions + self.predict_functions
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
-    def for_file(self, path: Path | str) -> "Config":
+    def for_file(self, path: Path | str) -> Config:
         """This config with the `per-file-ignores` that match `path` added to `ignore`."""
         if not self.per_file_ignores:
             return self
@@ -85,10 +91,8 @@ class Config:
         return self.replace(ignore=self.ignore + codes) if codes else self
 
 
-def per_file_codes(table: tuple, path: Path | str, root: Path) -> tuple[str, ...]:
-    import os
-
-    from .files import _spec
+def per_file_codes(table: tuple[tuple[str, tuple[str, ...]], ...], path: Path | str, root: Path) -> tuple[str, ...]:
+    from .files import _spec  # only a run with per-file-ignores needs the matcher
 
     full = os.path.abspath(path)
     rel = os.path.relpath(full, os.path.abspath(root))
@@ -119,51 +123,72 @@ def _attr(key: str) -> str:
     return key.replace("-", "_")
 
 
-def from_table(table: dict, source: Path | None = None) -> Config:
+def from_table(table: Mapping[str, object], source: Path | None = None) -> Config:
     """Build a Config from a `[tool.trainfix]` mapping, validating every key."""
-    values: dict = {}
-    extends: dict[str, list[str]] = {}
+    values: dict[str, object] = {}
+    lists: dict[str, tuple[str, ...]] = {}  # attribute -> the option's items
+    extends: dict[str, tuple[str, ...]] = {}  # option -> the items of its `extend-` form
+    globs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     for key, value in table.items():
-        base = key[len("extend-"):] if key.startswith("extend-") else key
+        extend = key.startswith("extend-")
+        base = key[len("extend-"):] if extend else key
         where = f"[tool.trainfix] {key}" + (f" in {source}" if source else "")
         if base in LIST_OPTIONS:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
-            if base in ("select", "ignore", "extend-select"):
-                bad = [v for v in value if not any(c.startswith(v) for c in KNOWN_CODES)]
-                if bad:
-                    raise ConfigError(f"{where}: unknown rule code(s) {', '.join(bad)}")
-            if key.startswith("extend-"):
-                extends[base] = value
+            items = _string_list(value, where, codes=base in CODE_OPTIONS)
+            if extend:
+                extends[base] = items
             else:
-                values[_attr(base)] = tuple(value)
+                lists[_attr(base)] = items
         elif key in BOOL_OPTIONS:
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}: expected true or false, got {value!r}")
-            values[_attr(key)] = value
+            values[_attr(key)] = _boolean(value, where)
         elif key in STR_OPTIONS:
-            if not isinstance(value, str):
-                raise ConfigError(f"{where}: expected a string, got {value!r}")
-            if key in CHOICES and value not in CHOICES[key]:
-                raise ConfigError(f"{where}: expected one of {', '.join(CHOICES[key])}, got {value!r}")
-            values[_attr(key)] = value
+            values[_attr(key)] = _string(key, value, where)
         elif base in TABLE_OPTIONS:
-            if not isinstance(value, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
-                                                      for v in value.values()):
-                raise ConfigError(f"{where}: expected a table of glob = [codes], got {value!r}")
-            bad = [c for v in value.values() for c in v if not any(k.startswith(c) for k in KNOWN_CODES)]
-            if bad:
-                raise ConfigError(f"{where}: unknown rule code(s) {', '.join(bad)}")
-            pairs = tuple((glob, tuple(codes)) for glob, codes in value.items())
-            values["per_file_ignores"] = values.get("per_file_ignores", ()) + pairs if key.startswith("extend-") \
-                else pairs + values.get("per_file_ignores", ())
+            pairs = _glob_table(value, where)
+            globs = globs + pairs if extend else pairs + globs
         else:
             raise ConfigError(f"{where}: {_unknown(key)}")
     for base, extra in extends.items():
         attr = "extend_exclude" if base == "exclude" else _attr(base)
-        current = values.get(attr, getattr(Config, attr) if attr != "extend_exclude" else ())
-        values[attr] = tuple(current) + tuple(extra)
-    return Config(source=source, **values)
+        lists[attr] = lists.get(attr, () if attr == "extend_exclude" else LIST_OPTIONS[base]) + extra
+    return Config(source=source).replace(per_file_ignores=globs, **lists, **values)
+
+
+def _check_codes(codes: list[str], where: str) -> None:
+    bad = [c for c in codes if not any(known.startswith(c) for known in KNOWN_CODES)]
+    if bad:
+        raise ConfigError(f"{where}: unknown rule code(s) {', '.join(bad)}")
+
+
+def _string_list(value: object, where: str, codes: bool) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    if codes:
+        _check_codes(value, where)
+    return tuple(value)
+
+
+def _boolean(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _string(key: str, value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(f"{where}: expected one of {', '.join(CHOICES[key])}, got {value!r}")
+    return value
+
+
+def _glob_table(value: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`per-file-ignores`: glob = [codes]."""
+    if not isinstance(value, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
+                                              for v in value.values()):
+        raise ConfigError(f"{where}: expected a table of glob = [codes], got {value!r}")
+    _check_codes([c for v in value.values() for c in v], where)
+    return tuple((glob, tuple(codes)) for glob, codes in value.items())
 
 
 class Resolver:

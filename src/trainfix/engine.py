@@ -19,11 +19,13 @@ from .analysis.project import Project
 from .config import Config
 from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
-from .rules import Finding, Fix, Source
+from .findings import Finding, Fix
+from .rules import KNOWN_CODES, Rule, Source, Violation
 from .suppressions import IGNORE, NOQA, UNUSED_CODE, unused
 from .transform import Edit, LineIndex, apply_edits, training_edit
 
 SKIP_FILE = re.compile(r"#\s*trainfix:\s*skip-file\b")
+Located = tuple[Finding, "CallSite | None"]  # a finding and the call it is at (None: a comment's, TRN100)
 
 
 @dataclass
@@ -149,56 +151,72 @@ def _char_col(index: LineIndex, line: int, col: int) -> int:
 
 
 def find(text: str, config: Config, tree: ast.Module | None = None, project: Project | None = None,
-         module_key: str | None = None, imported: bool = False):
-    """Findings (enabled, not suppressed), skipped calls, the line index and the tree of one source."""
+         module_key: str | None = None, imported: bool = False
+         ) -> tuple[list[Located], list[CallSite], LineIndex | None, ast.Module | None]:
+    """Findings (enabled, not suppressed) with their calls, skipped calls, the line index and the tree of one source."""
     if skip_file(text) or not (imported or may_have_findings(text, config)):
         return [], [], None, None
     index = LineIndex(text)
     tree = tree or parse(text)
     sites = analyze(tree, text, config, index, project, module_key)
     source = Source({})
-    findings, skipped = [], []
+    found: list[Located] = []
+    skipped: list[CallSite] = []
     used: dict[int, set[str]] = {}  # line -> codes its suppression comments silenced
     loaded = False
     for site in sites:
-        finding = rules.check(site, source) if site.is_model else None
-        if finding is None:
-            skipped.append(site)
-            continue
-        if not loaded:
+        violations = rules.check(site, source)
+        if violations and not loaded:  # the comments are read once a call has a finding (most files have none)
             source.comments.update(comments_by_line(text))
             loaded = True
-            finding = rules.check(site, source)
-        call = site.call
-        if not config.enabled(finding.code):
-            site.skip_reason = f"{finding.code} not selected"
+            violations = rules.check(site, source)
+        reported = select(site, violations, config, source.comments.get(site.call.lineno, ""), used)
+        if not reported:
             skipped.append(site)
-            continue
-        if suppressed(finding.code, source.comments.get(call.lineno, "")):
-            site.skip_reason = f"suppressed ({finding.code})"
-            used.setdefault(call.lineno, set()).add(finding.code)
-            skipped.append(site)
-            continue
-        finding.line, finding.column = call.lineno, _char_col(index, call.lineno, call.col_offset)
-        finding.end_line, finding.end_column = call.end_lineno, _char_col(index, call.end_lineno, call.end_col_offset)
-        findings.append(finding)
+        found += [(_finding(rule.code, violation, site.call, index), site) for rule, violation in reported]
     if config.enabled(UNUSED_CODE):
-        findings = _with_unused(text, findings, used, config, index, source.comments if loaded else None)
-    return findings, skipped, index, tree
+        found = _with_unused(text, found, used, config, index, source.comments if loaded else None)
+    return found, skipped, index, tree
 
 
-def _with_unused(text: str, findings: list[Finding], used: dict, config: Config, index: LineIndex,
-                 comments: dict | None) -> list[Finding]:
+def select(site: CallSite, violations: list[tuple[Rule, Violation]], config: Config, comment: str,
+           used: dict[int, set[str]]) -> list[tuple[Rule, Violation]]:
+    """The violations reported at `site`: each enabled rule's that the line's `comment` does not suppress.
+
+    The codes suppressed are added to `used[line]` (TRN100); a site with nothing reported keeps the
+    reason the first violation was withheld (`--show-skipped`).
+    """
+    reported, withheld = [], []
+    for rule, violation in violations:
+        if not config.enabled(rule.code):
+            withheld.append(f"{rule.code} not selected")
+        elif suppressed(rule.code, comment):
+            withheld.append(f"suppressed ({rule.code})")
+            used.setdefault(site.call.lineno, set()).add(rule.code)
+        else:
+            reported.append((rule, violation))
+    if withheld and not reported:
+        site.skip_reason = withheld[0]
+    return reported
+
+
+def _finding(code: str, violation: Violation, call: ast.Call, index: LineIndex) -> Finding:
+    """The rule's violation at the call's position (1-based character columns)."""
+    end_line = call.end_lineno if call.end_lineno is not None else call.lineno  # set on every parsed node
+    end_col = call.end_col_offset if call.end_col_offset is not None else call.col_offset
+    return Finding(code, violation.message, call.lineno, _char_col(index, call.lineno, call.col_offset),
+                   end_line, _char_col(index, end_line, end_col), violation.fix)
+
+
+def _with_unused(text: str, found: list[Located], used: dict[int, set[str]], config: Config, index: LineIndex,
+                 comments: dict[int, str] | None) -> list[Located]:
     """The findings plus a TRN100 for each suppression comment that silenced nothing."""
-    from .rules import BY_CODE
-
-    extra = []
+    extra: list[Located] = []
     for u in unused(text, comments if comments is not None else comments_by_line(text), used, config.enabled,
-                    set(BY_CODE), index):
-        f = Finding(UNUSED_CODE, u.message, u.line, u.start + 1, u.line, u.end + 1,
-                    Fix("safe", "Remove unused suppression", ""), edit=u.edit)
-        extra.append(f)
-    return sorted(findings + extra, key=lambda f: (f.line, f.column)) if extra else findings
+                    set(KNOWN_CODES), index):
+        extra.append((Finding(UNUSED_CODE, u.message, u.line, u.start + 1, u.line, u.end + 1,
+                              Fix("safe", "Remove unused suppression", ""), edit=u.edit), None))
+    return sorted(found + extra, key=lambda pair: (pair[0].line, pair[0].column)) if extra else found
 
 
 def fix_source(text: str, *, config: Config | None = None, unsafe: bool | None = None,
@@ -265,14 +283,14 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path: str
 
         key = os.path.abspath(path)
         project = Project(FileLoader(key), config.model_factories)
-    findings, skipped, index, tree = find(text, config, None, project, key, imported and project is not None)
+    found, skipped, index, tree = find(text, config, None, project, key, imported and project is not None)
+    findings = [finding for finding, _ in found]
     edits: list[Edit] = []
-    for finding in sorted(findings, key=lambda f: f.code == UNUSED_CODE):  # comment edits after `training` edits
+    for finding, site in sorted(found, key=lambda pair: pair[0].code == UNUSED_CODE):  # comment edits last
         fix = finding.fix
         if fix is None:
             continue
-        site = finding.site
-        if finding.code == UNUSED_CODE:  # its edit is a comment's, taken unless a `training` edit spans that text
+        if site is None:  # TRN100: its edit is a comment's, taken unless a `training` edit spans that text
             if not any(e.start < finding.edit.end and finding.edit.start < e.end for e in edits):
                 edits.append(finding.edit)
                 finding.applied = True
@@ -304,7 +322,8 @@ def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Modul
     except SyntaxError as exc:
         raise SourceError(f"fix verification failed: the fixed code does not parse ({exc.msg}); file not written",
                           exc.lineno) from None
-    again, _, new_index, _ = find(new, config, new_tree, project, module_key, imported)  # before the comparison strips `training` from new_tree
+    found, _, new_index, _ = find(new, config, new_tree, project, module_key, imported)  # before the comparison strips `training` from new_tree
+    again = [finding for finding, _ in found]
     if not _same_but_training(old_tree or _parse_in_pieces(old), old_index or LineIndex(old), new_tree,
                               new_index or LineIndex(new)):
         raise SourceError("fix verification failed: the fix changed more than `training` arguments; file not written")

@@ -1,22 +1,21 @@
-"""What a rule reports: a `Finding` with an optional `Fix`.
+"""What trainfix reports: a `Finding` with an optional `Fix`.
 
 Plain data with no analysis behind it, so reports and the cache can use it
 without importing the analysis.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 
 from .transform import Edit
 
-if TYPE_CHECKING:
-    from .analysis.contexts import CallSite
+Applicability = Literal["safe", "unsafe"]
 
 
 @dataclass(frozen=True)
 class Fix:
-    applicability: str  # "safe" | "unsafe"
+    applicability: Applicability
     message: str
     value: str  # the value written as `training=<value>`
     reason: str = ""  # why an unsafe fix is unsafe, shown with it ("a comment ... mentions dropout")
@@ -31,6 +30,5 @@ class Finding:
     end_line: int
     end_column: int
     fix: Fix | None
-    site: CallSite | None = field(default=None, repr=False, compare=False)
     applied: bool = False
     edit: Edit | None = None  # where the fix goes in the analysed text

@@ -14,14 +14,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import __version__
-from .config import OUTPUT_FORMATS
-from .docs import fix_safety, sections
+from .docs import rule_markdown, sections
+from .findings import Finding
 from .outcome import FileOutcome
 from .report import Report
-from .rules import BY_CODE, RULES, Finding
+from .rules import BY_CODE, RULES, Rule
 from .transform import LineIndex
 
-FORMATS = OUTPUT_FORMATS
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/trainfix/"
 # where each rule's page (docs/rules/CODE.md) is published; one place to change
@@ -100,17 +99,17 @@ def repo_root(start: Path | None = None) -> Path:
     return start
 
 
-def rule_descriptor(rule) -> dict:
+def rule_descriptor(rule: Rule) -> dict:
     s = sections(rule)
-    _, _, body = (rule.__doc__ or "").partition("\n")
+    _, _, body = rule.doc.partition("\n")
     return {
-        "id": rule.CODE,
-        "name": rule.NAME,
-        "shortDescription": {"text": rule.SUMMARY},
-        "fullDescription": {"text": " ".join(s.get("What it does", rule.SUMMARY).split())},
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": " ".join(s.get("What it does", rule.summary).split())},
         "help": {"text": body.strip(), "markdown": body.strip()},
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["correctness", "keras"], "precision": "high", "fixSafety": fix_safety(rule)},
+        "properties": {"tags": ["correctness", "keras"], "precision": "high", "fixSafety": rule.fix.label},
     }
 
 
@@ -175,7 +174,7 @@ def file_region(o: FileOutcome, f: Finding) -> dict | None:
 def sarif_log(report: Report, root: Path | None = None) -> dict:
     """The report as a SARIF 2.1.0 log (a dict ready for `json.dumps`)."""
     root = (root or repo_root()).absolute()
-    index = {rule.CODE: i for i, rule in enumerate(RULES)}
+    index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []
     for o, f in report.remaining():
         path, line, col, end_line, end_col, cell = report.location(o, f)
@@ -234,7 +233,7 @@ def sarif(report: Report, root: Path | None = None) -> str:
 
 
 def statistics_json(report: Report) -> str:
-    return json.dumps([{"code": code, "name": BY_CODE[code].NAME, "count": n, "fixable": k}
+    return json.dumps([{"code": code, "name": BY_CODE[code].name, "count": n, "fixable": k}
                        for code, n, k in report.statistics()], indent=2) + "\n"
 
 
@@ -357,9 +356,6 @@ def gitlab(report: Report) -> str:
 
 def rules_json() -> str:
     """`trainfix rules --output-format json`: every rule, as ruff's `rule --all --output-format json`."""
-    from .config import ALL_CODES
-    from .docs import rule_markdown
-
-    return json.dumps([{"code": rule.CODE, "name": rule.NAME, "summary": rule.SUMMARY, "fix": fix_safety(rule),
-                        "default": rule.CODE in ALL_CODES, "url": rule_url(rule.CODE),
+    return json.dumps([{"code": rule.code, "name": rule.name, "summary": rule.summary, "fix": rule.fix.label,
+                        "default": not rule.opt_in, "url": rule_url(rule.code),
                         "explanation": rule_markdown(rule)} for rule in RULES], indent=2) + "\n"

@@ -144,7 +144,7 @@ class Report:
             path, line, col, end_line, end_col, cell = self.location(o, f)
             record: dict[str, Any] = {
                 "code": f.code,
-                "name": BY_CODE[f.code].NAME,
+                "name": BY_CODE[f.code].name,
                 "message": f.message,
                 "filename": path,
                 "line": line,

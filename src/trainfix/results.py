@@ -34,8 +34,6 @@ def skip_reason(site: CallSite) -> str:
 
 def take_findings(outcome: FileOutcome, result: Result) -> None:
     """Findings and skipped calls as plain data (no syntax trees), so outcomes cross processes cheaply."""
-    for finding in [*result.findings, *result.remaining]:
-        finding.site = None
     outcome.findings = result.findings
     outcome.skipped = [Skipped(s.call.lineno, s.call.col_offset + 1, s.callee, skip_reason(s))
                        for s in result.skipped]

@@ -99,18 +99,18 @@ def uri_path(uri: str) -> str | None:
 
 
 def hover_markdown(code: str, rules_url: str | None) -> str:
-    from ..docs import fix_safety, sections
+    from ..docs import sections
     from ..rules import BY_CODE
 
     rule = BY_CODE[code]
     s = sections(rule)
-    parts = [f"**{rule.CODE}** `{rule.NAME}`: {rule.SUMMARY}.", "",
-             f"Fix: **{fix_safety(rule)}**. Suppress with `# trainfix: ignore[{rule.CODE}]` on the call's line.", ""]
+    parts = [f"**{rule.code}** `{rule.name}`: {rule.summary}.", "",
+             f"Fix: **{rule.fix.label}**. Suppress with `# trainfix: ignore[{rule.code}]` on the call's line.", ""]
     for name in ("What it does", "Why is this bad?", "Fix safety"):
         if name in s:
             parts += [f"### {name}", "", s[name], ""]
     if rules_url:
-        parts.append(f"[{rule.CODE} rule page]({rules_url}{rule.CODE}.md)")
+        parts.append(f"[{rule.code} rule page]({rules_url}{rule.code}.md)")
     return "\n".join(parts).rstrip() + "\n"
 
 

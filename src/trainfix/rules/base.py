@@ -1,14 +1,62 @@
-"""What rules share: the text around a call, fix helpers; `Finding` and `Fix` live in trainfix.findings."""
+"""The rule contract (`Rule`, `FixAvailability`, `Violation`) and what rules share: the text
+around a call, fix helpers. `Fix` lives in trainfix.findings."""
 from __future__ import annotations
 
+import ast
+import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..findings import Finding, Fix  # noqa: F401 (the rules' vocabulary)
+from ..findings import Fix
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
+
+
+class FixAvailability(enum.Enum):
+    """Whether `trainfix apply`, with safe fixes only, fixes a finding (ruff's `FixAvailability`).
+
+    The value is the label `trainfix rules`, `rules --output-format json` and the docs show.
+    """
+
+    ALWAYS = "safe"  # the fix is always safe (when the call's layout can take a keyword)
+    SOMETIMES = "sometimes unsafe"  # unsafe in some cases: shown, applied with `--unsafe-fixes`
+    NEVER = "display only"  # no fix: the change is made by hand
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule finds at a call: the engine adds the rule's code and the call's position."""
+
+    message: str
+    fix: Fix | None = None
+
+
+Check = Callable[["CallSite", "Source"], "Violation | None"]
+Example = tuple[str, "str | None"]  # (source, what `trainfix apply --unsafe-fixes` writes; None: no fix)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: what the registry, config validation, docs and `trainfix rules` read."""
+
+    code: str  # "TRN001"
+    name: str  # "trained-model-without-training"
+    summary: str  # one line, without a final period
+    fix: FixAvailability
+    doc: str  # the module docstring: `CODE name` then Ruff's sections
+    module: str  # the defining module's __name__ (named in the generated page's header)
+    check: Check | None  # None: not a per-call rule (TRN100 is reported from the comments)
+    invalid: tuple[Example, ...] = ()  # sources the rule reports, run by the tests
+    valid: tuple[str, ...] = ()  # sources it must leave alone
+    opt_in: bool = False  # runs only when selected by name or prefix, like ruff's RUF100
+
 
 INTENT = re.compile(r"dropout|\bmc\b|monte[\s_-]*carlo|uncertaint|intent|deliberate|on purpose|purposely", re.I)
 # a comment saying why a trained model is called in inference mode (AdaMatch's "No BatchNorm update")
@@ -22,9 +70,10 @@ class Source:
 
     comments: dict[int, str]  # line -> comment text on that line
 
-    def comment_near(self, call) -> str:
+    def comment_near(self, call: ast.expr) -> str:
         """Comments on the line above the call and on every line it spans."""
-        return " ".join(self.comments.get(n, "") for n in range(call.lineno - 1, call.end_lineno + 1))
+        end = call.end_lineno if call.end_lineno is not None else call.lineno
+        return " ".join(self.comments.get(n, "") for n in range(call.lineno - 1, end + 1))
 
 
 PRETRAINED = "; it is pretrained, and keeping its BatchNorm in inference mode while fine-tuning is the Keras idiom"

@@ -61,17 +61,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import PRETRAINED_REASON, Finding, Source, pretrained_note, trained_fix, trained_subject
+from .base import (PRETRAINED_REASON, Example, FixAvailability, Rule, Source, Violation, pretrained_note, trained_fix,
+                   trained_subject)
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
 
-CODE = "TRN001"
-NAME = "trained-model-without-training"
-SUMMARY = "Trained model called without `training=True`"
-FIX_SAFETY = "sometimes unsafe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
-INVALID = [
+INVALID: list[Example] = [
     (
         "import tensorflow as tf\nfrom tensorflow import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
         "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_mean(model(x))\n"
@@ -81,7 +78,7 @@ INVALID = [
         "    return tape.gradient(loss, model.trainable_variables)\n",
     ),
 ]
-VALID = [
+VALID: list[str] = [
     # a loss object is not a model: adding training= would raise TypeError
     "import tensorflow as tf\nimport keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n"
     "loss_fn = keras.losses.MeanSquaredError()\n\ndef train_step(x, y):\n    with tf.GradientTape() as tape:\n"
@@ -94,9 +91,22 @@ VALID = [
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
+def check(site: CallSite, source: Source) -> Violation | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state not in ("missing", "none"):
         return None
-    return Finding(CODE, f"{trained_subject(site)} called without `training=True`{pretrained_note(site)}", 0, 0, 0,
-                   0, trained_fix(site, "Add" if site.state == "missing" else "Replace with", False,
-                               PRETRAINED_REASON if site.pretrained else ""))
+    return Violation(f"{trained_subject(site)} called without `training=True`{pretrained_note(site)}",
+                     trained_fix(site, "Add" if site.state == "missing" else "Replace with", False,
+                                 PRETRAINED_REASON if site.pretrained else ""))
+
+
+RULE = Rule(
+    code="TRN001",
+    name="trained-model-without-training",
+    summary="Trained model called without `training=True`",
+    fix=FixAvailability.SOMETIMES,
+    doc=__doc__ or "",
+    module=__name__,
+    check=check,
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+)

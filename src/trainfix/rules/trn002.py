@@ -68,17 +68,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import KEEP_INFERENCE, PRETRAINED_REASON, Finding, Source, pretrained_note, trained_fix, trained_subject
+from .base import (KEEP_INFERENCE, PRETRAINED_REASON, Example, FixAvailability, Rule, Source, Violation, pretrained_note,
+                   trained_fix, trained_subject)
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
 
-CODE = "TRN002"
-NAME = "trained-model-training-false"
-SUMMARY = "Trained model called with `training=False`"
-FIX_SAFETY = "sometimes unsafe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
-INVALID = [
+INVALID: list[Example] = [
     (
         "import tensorflow as tf\n\nnet = tf.keras.Sequential([tf.keras.layers.Dense(2)])\nopt = tf.keras.optimizers.SGD()\n\n"
         "def train_step(x):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_sum(net(x, False))\n"
@@ -88,7 +85,7 @@ INVALID = [
         "    opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))\n",
     ),
 ]
-VALID = [
+VALID: list[str] = [
     # a frozen teacher keeps its explicit training=False
     "import tensorflow as tf\nimport keras\n\nteacher = keras.Sequential([keras.layers.Dense(1)])\n"
     "student = keras.Sequential([keras.layers.Dense(1)])\n\ndef distill_step(x):\n    with tf.GradientTape() as tape:\n"
@@ -97,7 +94,7 @@ VALID = [
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
+def check(site: CallSite, source: Source) -> Violation | None:
     if site.context.kind != "train" or site.method or site.trained is False or site.state != "false":
         return None
     # the same model also called with training=True here, or a comment giving the reason: on purpose
@@ -105,5 +102,18 @@ def check(site: CallSite, source: Source) -> Finding | None:
                   PRETRAINED_REASON if site.pretrained else
                   "a comment on the call or the line above gives a reason for `training=False`"
                   if KEEP_INFERENCE.search(source.comment_near(site.call)) else "")
-    return Finding(CODE, f"{trained_subject(site)} called with `training=False`{pretrained_note(site)}", 0, 0, 0, 0,
-                   trained_fix(site, "Replace with", True, deliberate))
+    return Violation(f"{trained_subject(site)} called with `training=False`{pretrained_note(site)}",
+                     trained_fix(site, "Replace with", True, deliberate))
+
+
+RULE = Rule(
+    code="TRN002",
+    name="trained-model-training-false",
+    summary="Trained model called with `training=False`",
+    fix=FixAvailability.SOMETIMES,
+    doc=__doc__ or "",
+    module=__name__,
+    check=check,
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+)

@@ -44,17 +44,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Finding, Fix, Source, training_value
+from .base import Example, Fix, FixAvailability, Rule, Source, Violation, training_value
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
 
-CODE = "TRN003"
-NAME = "eval-model-without-training"
-SUMMARY = "Model called without `training=False` in an evaluation step"
-FIX_SAFETY = "safe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
-INVALID = [
+INVALID: list[Example] = [
     (
         "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
         "def test_step(x):\n    return model(x)\n",
@@ -62,17 +58,29 @@ INVALID = [
         "def test_step(x):\n    return model(x, training=False)\n",
     ),
 ]
-VALID = [
+VALID: list[str] = [
     "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\nmetric = keras.metrics.Mean()\n\n"
     "def test_step(x):\n    metric(model(x, training=False))\n",
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
+def check(site: CallSite, source: Source) -> Violation | None:
     if site.context.kind not in ("eval", "predict") or site.method or site.state not in ("missing", "none"):
         return None
     value = training_value(site, "False")
     verb = "Add" if site.state == "missing" else "Replace with"
     fix = Fix("safe", f"{verb} `training={value}`", value) if site.fixable else None
-    return Finding(CODE, f"Model `{site.callee}` called without `training=False` in an evaluation step",
-                   0, 0, 0, 0, fix)
+    return Violation(f"Model `{site.callee}` called without `training=False` in an evaluation step", fix)
+
+
+RULE = Rule(
+    code="TRN003",
+    name="eval-model-without-training",
+    summary="Model called without `training=False` in an evaluation step",
+    fix=FixAvailability.ALWAYS,
+    doc=__doc__ or "",
+    module=__name__,
+    check=check,
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+)

@@ -48,17 +48,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import INTENT, Finding, Fix, Source, training_value
+from .base import INTENT, Example, Fix, FixAvailability, Rule, Source, Violation, training_value
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
 
-CODE = "TRN004"
-NAME = "eval-model-training-true"
-SUMMARY = "Model called with `training=True` in an evaluation step"
-FIX_SAFETY = "sometimes unsafe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
-INVALID = [
+INVALID: list[Example] = [
     (
         "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
         "def test_step(x):\n    return model(x, training=True)\n",
@@ -66,13 +62,13 @@ INVALID = [
         "def test_step(x):\n    return model(x, training=False)\n",
     ),
 ]
-VALID = [
+VALID: list[str] = [
     "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
     "def test_step(x):\n    return model(x, training=False)\n",
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
+def check(site: CallSite, source: Source) -> Violation | None:
     if site.context.kind not in ("eval", "predict") or site.method or site.state != "true":
         return None
     reason = ("a predict step may call the model in training mode on purpose (Monte-Carlo dropout)"
@@ -83,4 +79,17 @@ def check(site: CallSite, source: Source) -> Finding | None:
     value = training_value(site, "False")
     fix = Fix("unsafe" if reason else "safe", f"Replace with `training={value}`", value, reason) \
         if site.fixable else None
-    return Finding(CODE, f"Model `{site.callee}` called with `training=True` in an evaluation step", 0, 0, 0, 0, fix)
+    return Violation(f"Model `{site.callee}` called with `training=True` in an evaluation step", fix)
+
+
+RULE = Rule(
+    code="TRN004",
+    name="eval-model-training-true",
+    summary="Model called with `training=True` in an evaluation step",
+    fix=FixAvailability.SOMETIMES,
+    doc=__doc__ or "",
+    module=__name__,
+    check=check,
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+)

@@ -53,17 +53,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Finding, Source
+from .base import Example, FixAvailability, Rule, Source, Violation
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
 
-CODE = "TRN005"
-NAME = "predict-inside-tape"
-SUMMARY = "`.predict()` on the trained model inside a gradient tape"
-FIX_SAFETY = "display only"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
-INVALID = [
+INVALID: list[Example] = [
     (
         "import tensorflow as tf\nimport keras\n\npolicy = keras.Sequential([keras.layers.Dense(2)])\n\n"
         "def update(s):\n    with tf.GradientTape() as tape:\n        loss = tf.reduce_sum(policy.predict(s))\n"
@@ -71,14 +67,26 @@ INVALID = [
         None,
     ),
 ]
-VALID = [
+VALID: list[str] = [
     "import keras\n\npolicy = keras.Sequential([keras.layers.Dense(2)])\n\n"
     "def act(s):\n    return policy.predict(s)\n",
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
+def check(site: CallSite, source: Source) -> Violation | None:
     if not site.method:
         return None
-    return Finding(CODE, f"`{site.callee}(...)` inside a gradient tape returns NumPy: no gradient flows",
-                   0, 0, 0, 0, None)
+    return Violation(f"`{site.callee}(...)` inside a gradient tape returns NumPy: no gradient flows")
+
+
+RULE = Rule(
+    code="TRN005",
+    name="predict-inside-tape",
+    summary="`.predict()` on the trained model inside a gradient tape",
+    fix=FixAvailability.NEVER,
+    doc=__doc__ or "",
+    module=__name__,
+    check=check,
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+)

@@ -69,17 +69,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Finding, Source
+from .base import Example, FixAvailability, Rule, Source, Violation
 
 if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
+    from ..analysis.sites import CallSite
 
-CODE = "TRN006"
-NAME = "helper-shared-by-train-and-eval"
-SUMMARY = "Model called without `training` in a helper shared by train and eval steps"
-FIX_SAFETY = "display only"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
 
-INVALID = [
+INVALID: list[Example] = [
     (
         "import tensorflow as tf\nimport keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
         "def forward(model, x):\n    return model(x)\n\ndef train_step(x):\n    with tf.GradientTape() as tape:\n"
@@ -88,7 +84,7 @@ INVALID = [
         None,
     ),
 ]
-VALID = [
+VALID: list[str] = [
     # the helper forwards a `training` parameter: each caller decides
     "import tensorflow as tf\nimport keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
     "def forward(model, x, training):\n    return model(x, training=training)\n\ndef train_step(x):\n"
@@ -98,8 +94,21 @@ VALID = [
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
+def check(site: CallSite, source: Source) -> Violation | None:
     if site.context.kind != "shared" or site.state not in ("missing", "none"):
         return None
-    return Finding(CODE, f"Model `{site.callee}` called without `training` in a helper shared by train and eval "
-                   "steps; add a `training` parameter and forward it", 0, 0, 0, 0, None)
+    return Violation(f"Model `{site.callee}` called without `training` in a helper shared by train and eval "
+                     "steps; add a `training` parameter and forward it")
+
+
+RULE = Rule(
+    code="TRN006",
+    name="helper-shared-by-train-and-eval",
+    summary="Model called without `training` in a helper shared by train and eval steps",
+    fix=FixAvailability.NEVER,
+    doc=__doc__ or "",
+    module=__name__,
+    check=check,
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+)

@@ -40,20 +40,10 @@ codes of rules not selected in the run are never reported.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..analysis.contexts import CallSite
-    from .base import Finding, Source
-
-CODE = "TRN100"
-NAME = "unused-suppression"
-SUMMARY = "Suppression comment that suppresses nothing"
-FIX_SAFETY = "safe"  # safe | sometimes unsafe | display only (read by `trainfix rules` and the docs)
-OPT_IN = True  # not in the default selection
+from .base import Example, FixAvailability, Rule
 
 _HEAD = "import keras\n\nmodel = keras.Sequential([keras.layers.Dense(1)])\n\n"
-INVALID = [
+INVALID: list[Example] = [
     (_HEAD + "def test_step(x):\n    return model(x, training=False)  # noqa: TRN003\n",
      _HEAD + "def test_step(x):\n    return model(x, training=False)\n"),
     (_HEAD + "def test_step(x):\n    return model(x, training=False)  # trainfix: ignore[TRN003, TRN004]  # why\n",
@@ -63,7 +53,7 @@ INVALID = [
     (_HEAD + "def test_step(x):\n    return model(x, training=False)  # noqa: E501, TRN003\n",
      _HEAD + "def test_step(x):\n    return model(x, training=False)  # noqa: E501\n"),
 ]
-VALID = [
+VALID: list[str] = [
     _HEAD + "def test_step(x):\n    return model(x)  # trainfix: ignore[TRN003]\n",
     _HEAD + "def test_step(x):\n    return model(x)  # noqa: TRN003\n",
     _HEAD + "def test_step(x):\n    return model(x, training=False)  # noqa: E501\n",
@@ -71,6 +61,15 @@ VALID = [
 ]
 
 
-def check(site: CallSite, source: Source) -> Finding | None:
-    """Never per call: the engine reports TRN100 from the comments once every call is checked."""
-    return None
+RULE = Rule(
+    code="TRN100",
+    name="unused-suppression",
+    summary="Suppression comment that suppresses nothing",
+    fix=FixAvailability.ALWAYS,
+    doc=__doc__ or "",
+    module=__name__,
+    check=None,  # not per call: the engine reports it from the comments once every call is checked
+    invalid=tuple(INVALID),
+    valid=tuple(VALID),
+    opt_in=True,
+)
