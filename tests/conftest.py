@@ -1,5 +1,6 @@
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -164,3 +165,17 @@ class _E2ESummary:
 
 def pytest_configure(config):
     config.pluginmanager.register(_E2ESummary(), "trainfix-e2e-summary")
+
+
+FENCE = re.compile(r"^(?P<indent>[ ]*)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
+
+
+def code_blocks(markdown: str) -> list[tuple[str, str]]:
+    """Fenced code blocks of a Markdown text as (info string, body); an indented fence (in a list item) is dedented."""
+    blocks = []
+    for m in FENCE.finditer(markdown):
+        indent = m.group("indent")
+        lines = m.group("body").splitlines(keepends=True)
+        blocks.append((m.group("info").strip(), "".join(line[len(indent):] if line.startswith(indent) else
+                                                        line.lstrip(" ") for line in lines)))
+    return blocks

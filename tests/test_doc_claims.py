@@ -4,8 +4,7 @@ import re
 import shutil
 import tomllib
 
-from conftest import NOTEBOOKS, ROOT, run_trainfix
-from trainfix.docs import code_blocks
+from conftest import NOTEBOOKS, ROOT, code_blocks, run_trainfix
 from trainfix.files import SUFFIXES
 
 DOCS = ROOT / "docs"

@@ -20,10 +20,10 @@ import tomllib
 import pytest
 import yaml
 
-from conftest import ROOT, run_trainfix
+from conftest import ROOT, code_blocks, run_trainfix
 from trainfix import Config, fix_source
 from trainfix.config import BOOL_OPTIONS, LIST_OPTIONS, STR_OPTIONS, from_table
-from trainfix.docs import SECTIONS, code_blocks, main, pages, sections
+from trainfix.docs import SECTIONS, main, pages, sections
 from trainfix.rules import KNOWN_CODES, RULES
 
 DOCS = ROOT / "docs"

@@ -19,11 +19,11 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
-from trainfix.docs import code_blocks, sections
+from trainfix.docs import sections
 from trainfix.lsp.server import Options
 from trainfix.rules import BY_CODE
 
-from conftest import BUGGY, CASES, ROOT, run_trainfix as cli, trainfix_exe
+from conftest import BUGGY, CASES, ROOT, code_blocks, run_trainfix as cli, trainfix_exe
 
 TIMEOUT = 60  # seconds for any one exchange with the server
 EXAMPLE = ROOT / "examples" / "train_custom_loop.py"

@@ -114,7 +114,7 @@ def test_check_hook_fails_without_touching_files(project, pre_commit_home, hook_
 
 def _usage_snippets() -> list[str]:
     """The `.pre-commit-config.yaml` blocks of docs/usage.md, as a reader copies them."""
-    from trainfix.docs import code_blocks
+    from conftest import code_blocks
 
     text = (ROOT / "docs" / "usage.md").read_text()
     return [body for info, body in code_blocks(text) if info.split(" ")[0] == "yaml" and "repos:" in body]

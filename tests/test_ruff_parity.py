@@ -322,7 +322,7 @@ def test_the_gitlab_snippet_runs_locally(tmp_path):
 
 
 def test_the_ci_page_shows_the_shipped_gitlab_job():
-    from trainfix.docs import code_blocks
+    from conftest import code_blocks
 
     shipped = yaml.safe_load((ROOT / "ci" / "gitlab-ci.yml").read_text())
     shown = [yaml.safe_load(body) for info, body in code_blocks((ROOT / "docs" / "ci.md").read_text())

@@ -11,27 +11,24 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from .rules import DEFAULT_CODES, KNOWN_CODES, RULES
+from .rules import DEFAULT_CODES, KNOWN_CODES
 
 
-def _toml() -> ModuleType:
-    # imported when a pyproject.toml is found, not at start-up
+def _loads(text: str) -> dict[str, Any]:
+    """A TOML document (its values are whatever the file holds: validated by `from_table`). Raises
+    `TOMLDecodeError`, a ValueError. tomllib is imported when a pyproject.toml is found, not at start-up."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
-    return tomllib
+    return tomllib.loads(text)
+
 
 TRAIN_FUNCTIONS = ("train_step", "training_step")
 EVAL_FUNCTIONS = ("test_step", "val_step", "valid_step", "validation_step", "eval_step", "evaluate_step")
 PREDICT_FUNCTIONS = ("predict_step", "inference_step")
-# the codes come from the rule registry: the default selection, and the rules that run only when
-# selected by name or prefix (`extend-select = ["TRN100"]`), as ruff's RUF100
-ALL_CODES = DEFAULT_CODES
-OPT_IN_CODES = tuple(rule.code for rule in RULES if rule.opt_in)
 CODE_OPTIONS = ("select", "ignore")  # list options whose items are rule codes or prefixes
 
 LIST_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -39,7 +36,7 @@ LIST_OPTIONS: dict[str, tuple[str, ...]] = {
     "eval-functions": EVAL_FUNCTIONS,
     "predict-functions": PREDICT_FUNCTIONS,
     "model-factories": (),
-    "select": ALL_CODES,
+    "select": DEFAULT_CODES,  # the registry's rules but the opt-in ones (TRN100, like ruff's RUF100)
     "ignore": (),
     "exclude": (),
 }
@@ -61,7 +58,7 @@ class Config:
     eval_functions: tuple[str, ...] = EVAL_FUNCTIONS
     predict_functions: tuple[str, ...] = PREDICT_FUNCTIONS
     model_factories: tuple[str, ...] = ()
-    select: tuple[str, ...] = ALL_CODES
+    select: tuple[str, ...] = DEFAULT_CODES
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     extend_exclude: tuple[str, ...] = ()
@@ -210,7 +207,7 @@ class Resolver:
                 (self._in_folder(parent) if parent != folder else None)
         return self._nearest[folder]
 
-    def find(self, path: str | os.PathLike, is_file: bool | None = None) -> Path | None:
+    def find(self, path: str | os.PathLike[str], is_file: bool | None = None) -> Path | None:
         """The pyproject.toml that applies to `path`: a folder's own, a file's folder's (a path
         that is not a folder counts as a file; `is_file` saves the check)."""
         full = os.path.abspath(os.fspath(path))
@@ -218,49 +215,47 @@ class Resolver:
             is_file = not os.path.isdir(full)
         return self._in_folder(os.path.dirname(full) if is_file else full)
 
-    def config(self, path: str | os.PathLike, is_file: bool | None = None) -> Config:
+    def config(self, path: str | os.PathLike[str], is_file: bool | None = None) -> Config:
         pyproject = self.find(path, is_file)
         if pyproject not in self._configs:
             self._configs[pyproject] = load_pyproject(pyproject)
         return self._configs[pyproject]
 
 
-def find_pyproject(start: str | os.PathLike) -> Path | None:
+def find_pyproject(start: str | os.PathLike[str]) -> Path | None:
     """The nearest pyproject.toml upward from `start` (a file or folder) that has a [tool.trainfix] table."""
     return Resolver().find(start)
 
 
-def has_table(candidate: str | os.PathLike) -> bool:
+def has_table(candidate: str | os.PathLike[str]) -> bool:
     """`candidate` is a readable pyproject.toml with a [tool.trainfix] table."""
     candidate = Path(candidate)
     if not candidate.is_file():
         return False
-    tomllib = _toml()
     try:
-        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = _loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not TOML
         raise ConfigError(f"{candidate}: cannot read: {exc}") from exc
     return "trainfix" in data.get("tool", {})
 
 
-def load(path: str | os.PathLike) -> Config:
+def load(path: str | os.PathLike[str]) -> Config:
     """Config for files under `path` (a file or folder): the nearest table upward, else defaults."""
     return Resolver().config(path)
 
 
-def load_pyproject(pyproject: str | os.PathLike | None, overrides: dict | None = None) -> Config:
+def load_pyproject(pyproject: str | os.PathLike[str] | None, overrides: dict[str, Any] | None = None) -> Config:
     """The Config a found pyproject.toml (or None: defaults) sets, with `--config key=value` overrides on top."""
     pyproject = Path(pyproject) if pyproject is not None else None
     table = read_table(pyproject) if pyproject is not None else {}
     return from_table({**table, **(overrides or {})}, pyproject)
 
 
-def read_table(path: str | os.PathLike) -> dict:
+def read_table(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The `[tool.trainfix]` table of a pyproject.toml, or the whole of any other TOML file (`trainfix.toml`)."""
-    tomllib = _toml()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = _loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not TOML
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     if Path(path).name != "pyproject.toml":
         return data
@@ -270,12 +265,11 @@ def read_table(path: str | os.PathLike) -> dict:
     return table
 
 
-def parse_override(text: str) -> dict:
+def parse_override(text: str) -> dict[str, Any]:
     """`--config "key = value"`: one TOML assignment, checked like the same line in the file."""
-    tomllib = _toml()
     try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        table = _loads(text)
+    except ValueError as exc:  # TOMLDecodeError
         raise ConfigError(f"--config {text!r}: not a file, nor a `key = value` TOML assignment ({exc})") from None
     for key in table:
         base = key[len("extend-"):] if key.startswith("extend-") else key

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from . import rules
 from .analysis.contexts import analyze
-from .analysis.sites import CallSite
 from .analysis.project import Project
+from .analysis.sites import CallSite
 from .config import Config
 from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
@@ -285,13 +285,25 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path: str
         project = Project(FileLoader(key), config.model_factories)
     found, skipped, index, tree = find(text, config, None, project, key, imported and project is not None)
     findings = [finding for finding, _ in found]
+    edits = _edits(found, index, unsafe) if index is not None else []
+    new_text = apply_edits(text, edits) if edits else text
+    remaining = verify(text, new_text, config, unsafe, tree, index, project, key, imported) if edits else \
+        [f for f in findings if not f.applied]
+    dependencies = tuple(sorted(project.read)) if project is not None else ()
+    return Result(text, new_text, findings, skipped, remaining, dependencies,
+                  tuple(sorted(project.helpers)) if project else ())
+
+
+def _edits(found: list[Located], index: LineIndex, unsafe: bool) -> list[Edit]:
+    """The edits of the fixes to apply; each finding gets its `edit`, and `applied` when it is taken."""
     edits: list[Edit] = []
     for finding, site in sorted(found, key=lambda pair: pair[0].code == UNUSED_CODE):  # comment edits last
         fix = finding.fix
         if fix is None:
             continue
         if site is None:  # TRN100: its edit is a comment's, taken unless a `training` edit spans that text
-            if not any(e.start < finding.edit.end and finding.edit.start < e.end for e in edits):
+            if finding.edit is not None and not any(e.start < finding.edit.end and finding.edit.start < e.end
+                                                    for e in edits):
                 edits.append(finding.edit)
                 finding.applied = True
             continue
@@ -301,12 +313,7 @@ def _fix_source(text: str, config: Config | None, unsafe: bool | None, path: str
         elif fix.applicability == "safe" or unsafe:
             edits.append(finding.edit)
             finding.applied = True
-    new_text = apply_edits(text, edits) if edits else text
-    remaining = verify(text, new_text, config, unsafe, tree, index, project, key, imported) if edits else \
-        [f for f in findings if not f.applied]
-    dependencies = tuple(sorted(project.read)) if project is not None else ()
-    return Result(text, new_text, findings, skipped, remaining, dependencies,
-                  tuple(sorted(project.helpers)) if project else ())
+    return edits
 
 
 def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Module | None = None,

@@ -11,6 +11,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from . import __version__
@@ -25,6 +26,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/trainfix/"
 # where each rule's page (docs/rules/CODE.md) is published; one place to change
 RULE_URL = "https://github.com/trainfix/trainfix/blob/main/docs/rules/{code}.md"
+Json = dict[str, Any]  # a JSON object, as json.dumps takes it
 ERROR = re.compile(r"^(?::cell (?P<cell>\d+))?(?::(?P<line>\d+))?(?::(?P<column>\d+))?: error: (?P<reason>.*)$", re.S)
 
 
@@ -32,13 +34,24 @@ def rule_url(code: str) -> str:
     return RULE_URL.format(code=code)
 
 
-def error_location(o: FileOutcome) -> dict:
+class ErrorPlace(NamedTuple):
+    reason: str
+    line: int | None
+    column: int | None
+    cell: int | None
+
+
+def error_location(o: FileOutcome) -> ErrorPlace:
     """An error outcome's reason, line, column and cell, from its `path[:cell N][:line[:col]]: error: reason`."""
-    m = ERROR.match(o.error[len(o.path):]) if o.error.startswith(o.path) else None
+    error = o.error or ""
+    m = ERROR.match(error[len(o.path):]) if error.startswith(o.path) else None
     if m is None:
-        return {"reason": o.error, "line": None, "column": None, "cell": None}
-    return {"reason": m.group("reason"), **{k: int(m.group(k)) if m.group(k) else None
-                                           for k in ("line", "column", "cell")}}
+        return ErrorPlace(error, None, None, None)
+
+    def number(group: str) -> int | None:
+        return int(m.group(group)) if m.group(group) else None
+
+    return ErrorPlace(m.group("reason"), number("line"), number("column"), number("cell"))
 
 
 def render(report: Report, fmt: str, root: Path | None = None) -> str:
@@ -81,11 +94,11 @@ def github(report: Report) -> str:
         mark = " [*]" if report.fixable(f) else ""
         lines.append(f"::error {','.join(props)}::{_escape_data(f'{where}: {f.code} {f.message}{mark}')}")
     for o in report.errors:
-        where = error_location(o)
-        props = f"title=trainfix (error),file={_escape_property(o.path)}"
-        if where["line"] and where["cell"] is None:  # a cell's line is not a line of the .ipynb file
-            props += f",line={where['line']}" + (f",col={where['column']}" if where["column"] else "")
-        lines.append(f"::error {props}::{_escape_data(o.error)}")
+        place = error_location(o)
+        error = f"title=trainfix (error),file={_escape_property(o.path)}"
+        if place.line and place.cell is None:  # a cell's line is not a line of the .ipynb file
+            error += f",line={place.line}" + (f",col={place.column}" if place.column else "")
+        lines.append(f"::error {error}::{_escape_data(o.error or '')}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -99,7 +112,7 @@ def repo_root(start: Path | None = None) -> Path:
     return start
 
 
-def rule_descriptor(rule: Rule) -> dict:
+def rule_descriptor(rule: Rule) -> Json:
     s = sections(rule)
     _, _, body = rule.doc.partition("\n")
     return {
@@ -125,11 +138,11 @@ def _uri(path: str, root: Path) -> tuple[str, bool]:
     return quote(rel.as_posix()), True
 
 
-def _region(line: int, col: int, end_line: int, end_col: int) -> dict:
+def _region(line: int, col: int, end_line: int, end_col: int) -> Json:
     return {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col}
 
 
-def _fix(report: Report, o: FileOutcome, f: Finding, artifact: dict) -> dict | None:
+def _fix(report: Report, o: FileOutcome, f: Finding, artifact: Json) -> Json | None:
     """The fix as one replacement in the file (None for notebooks: cell text is not file text)."""
     if f.fix is None or f.edit is None or o.texts.cells is not None:
         return None
@@ -157,7 +170,7 @@ def _fix(report: Report, o: FileOutcome, f: Finding, artifact: dict) -> dict | N
     }
 
 
-def file_region(o: FileOutcome, f: Finding) -> dict | None:
+def file_region(o: FileOutcome, f: Finding) -> Json | None:
     """The region in the file itself; for a notebook, where the cell's JSON string holds the call
     (None when a notebook outcome can't say)."""
     cells = o.texts.cells
@@ -171,7 +184,7 @@ def file_region(o: FileOutcome, f: Finding) -> dict | None:
     return _region(line, col, end_line, end_col)
 
 
-def sarif_log(report: Report, root: Path | None = None) -> dict:
+def sarif_log(report: Report, root: Path | None = None) -> Json:
     """The report as a SARIF 2.1.0 log (a dict ready for `json.dumps`)."""
     root = (root or repo_root()).absolute()
     index = {rule.code: i for i, rule in enumerate(RULES)}
@@ -193,7 +206,7 @@ def sarif_log(report: Report, root: Path | None = None) -> dict:
         fix = _fix(report, o, f, artifact)
         if fix is not None:
             result["fixes"] = [fix]
-        properties = {}
+        properties: Json = {}
         if f.fix is not None:
             properties["fixApplicability"] = f.fix.applicability
         if cell is not None:  # where the call is within the notebook as Jupyter shows it
@@ -205,11 +218,10 @@ def sarif_log(report: Report, root: Path | None = None) -> dict:
     for o in report.errors:
         uri, relative = _uri(o.path, root)
         artifact = {"uri": uri, "uriBaseId": "%SRCROOT%"} if relative else {"uri": uri}
-        physical = {"artifactLocation": artifact}
-        where = error_location(o)
-        if where["line"] and where["cell"] is None:
-            physical["region"] = {"startLine": where["line"], **({"startColumn": where["column"]}
-                                                                 if where["column"] else {})}
+        physical: Json = {"artifactLocation": artifact}
+        place = error_location(o)
+        if place.line and place.cell is None:
+            physical["region"] = {"startLine": place.line, **({"startColumn": place.column} if place.column else {})}
         notifications.append({"level": "error", "message": {"text": o.error}, "locations": [{"physicalLocation": physical}]})
     run = {
         "tool": {"driver": {
@@ -238,7 +250,7 @@ def statistics_json(report: Report) -> str:
 
 
 # -- json / json-lines: ruff's record shape, plus trainfix's own fields ---------------------
-def _edit_json(report: Report, o: FileOutcome, f: Finding) -> list[dict] | None:
+def _edit_json(report: Report, o: FileOutcome, f: Finding) -> list[Json] | None:
     """The fix's edits as ruff gives them: replacement `content` and 1-based `location`/`end_location`
     (row, column), plus the character offsets in the file; None for a notebook (offsets of its cells)."""
     if f.edit is None or o.texts.cells is not None:
@@ -248,7 +260,7 @@ def _edit_json(report: Report, o: FileOutcome, f: Finding) -> list[dict] | None:
         return None
     starts = LineIndex(text).starts
 
-    def position(offset: int) -> dict:
+    def position(offset: int) -> Json:
         line = bisect.bisect_right(starts, offset)
         return {"row": line, "column": offset - starts[line - 1] + 1}
 
@@ -256,27 +268,27 @@ def _edit_json(report: Report, o: FileOutcome, f: Finding) -> list[dict] | None:
              "offset": f.edit.start, "end_offset": f.edit.end}]
 
 
-def json_records(report: Report) -> list[dict]:
+def json_records(report: Report) -> list[Json]:
     """Findings (trainfix 0.1's fields, ruff's `location`, `fix.edits`, `url`), then errors (`code`: null)."""
     records = []
     for (o, f), record in zip(report.remaining(), report.json_records()):
         record["url"] = rule_url(f.code)
         record["location"] = {"row": record["line"], "column": record["column"]}
         record["end_location"] = {"row": record["end_line"], "column": record["end_column"]}
-        if record["fix"] is not None:
+        if record["fix"] is not None and f.fix is not None:
             record["fix"]["edits"] = _edit_json(report, o, f)
             if f.fix.reason:
                 record["fix"]["reason"] = f.fix.reason
         records.append(record)
     for o in report.errors:
-        where = error_location(o)
-        record = {"code": None, "name": "error", "message": where["reason"], "filename": o.path,
-                  "line": where["line"], "column": where["column"], "end_line": where["line"],
-                  "end_column": where["column"], "fix": None, "url": None,
-                  "location": {"row": where["line"], "column": where["column"]} if where["line"] else None}
-        if where["cell"] is not None:
-            record["cell"] = where["cell"]
-        records.append(record)
+        place = error_location(o)
+        error: Json = {"code": None, "name": "error", "message": place.reason, "filename": o.path,
+                       "line": place.line, "column": place.column, "end_line": place.line,
+                       "end_column": place.column, "fix": None, "url": None,
+                       "location": {"row": place.line, "column": place.column} if place.line else None}
+        if place.cell is not None:
+            error["cell"] = place.cell
+        records.append(error)
     return records
 
 
@@ -285,7 +297,7 @@ def junit(report: Report) -> str:
     """One <testsuite> per file, one failing <testcase> per finding, an <error> per file that failed."""
     from xml.sax.saxutils import quoteattr, escape
 
-    by_file: dict[str, list] = {}
+    by_file: dict[str, list[tuple[FileOutcome, Finding]]] = {}
     for o, f in report.remaining():
         by_file.setdefault(o.path, []).append((o, f))
     for o in report.errors:
@@ -309,8 +321,8 @@ def junit(report: Report) -> str:
         if n_err:
             o = errors[path]
             out.append(f'    <testcase name="trainfix.error" classname={quoteattr(path)} file={quoteattr(path)}>')
-            out.append(f'      <error message={quoteattr(error_location(o)["reason"])} type="error">'
-                       f'{escape(o.error)}</error>')
+            out.append(f'      <error message={quoteattr(error_location(o).reason)} type="error">'
+                       f'{escape(o.error or "")}</error>')
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")
@@ -321,7 +333,8 @@ def junit(report: Report) -> str:
 def gitlab(report: Report) -> str:
     """A Code Quality report: a JSON array of issues, each with a fingerprint that stays the same
     while the finding does (path, code, message and the call's source text; not its line number)."""
-    issues, seen = [], {}
+    issues: list[Json] = []
+    seen: dict[tuple[str, str, str, str], int] = {}
     for o, f in report.remaining():
         path, line, col, end_line, end_col, cell = report.location(o, f)
         text = report.text_of(o)
@@ -344,12 +357,12 @@ def gitlab(report: Report) -> str:
             "location": {"path": o.path, "lines": {"begin": line, "end": end_line}},
         })
     for o in report.errors:
-        where = error_location(o)
+        place = error_location(o)
         issues.append({
             "type": "issue", "check_name": "trainfix-error", "description": o.error, "categories": ["Bug Risk"],
             "severity": "blocker",
-            "fingerprint": hashlib.sha256(json.dumps([o.path, "error", where["reason"]]).encode()).hexdigest(),
-            "location": {"path": o.path, "lines": {"begin": where["line"] or 1, "end": where["line"] or 1}},
+            "fingerprint": hashlib.sha256(json.dumps([o.path, "error", place.reason]).encode()).hexdigest(),
+            "location": {"path": o.path, "lines": {"begin": place.line or 1, "end": place.line or 1}},
         })
     return json.dumps(issues, indent=2) + "\n"
 

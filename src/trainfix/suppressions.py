@@ -8,13 +8,15 @@ import ast
 import io
 import re
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .transform import Edit, LineIndex
+from .rules import trn100
+from .transform import Edit, LineIndex, apply_edits
 
 IGNORE = re.compile(r"#\s*trainfix:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.I)
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
-UNUSED_CODE = "TRN100"
+UNUSED_CODE = trn100.RULE.code
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Directive:
 
 
 def directives(comment: str) -> list[Directive]:
-    out = []
+    out: list[Directive] = []
     for kind, pattern in (("ignore", IGNORE), ("noqa", NOQA)):
         m = pattern.search(comment)
         if m:
@@ -59,8 +61,19 @@ class Unused:
     edit: Edit
 
 
-def unused(text: str, comments: dict[int, str], used: dict[int, set[str]], enabled, known: set[str],
-           index: LineIndex) -> list[Unused]:
+@dataclass(frozen=True)
+class _Pruned:
+    """A comment's directives without the codes that suppressed nothing."""
+
+    comment: str  # what is left of the comment ("" when nothing is)
+    first: Directive  # the leftmost directive that lost a code
+    unused: list[str]  # the codes removed, as `TRN003`
+    unknown: list[str]  # codes removed that no rule has
+    blanket: bool  # a bare `# trainfix: ignore` was removed
+
+
+def unused(text: str, comments: dict[int, str], used: dict[int, set[str]], enabled: Callable[[str], bool],
+           known: set[str], index: LineIndex) -> list[Unused]:
     """One entry per comment whose suppression matched nothing on its line.
 
     `used` maps a line to the codes its directives suppressed; `enabled(code)` says
@@ -69,51 +82,61 @@ def unused(text: str, comments: dict[int, str], used: dict[int, set[str]], enabl
     """
     out = []
     for line, comment in sorted(comments.items()):
-        found = directives(comment)
-        if not found:
+        pruned = _prune(comment, {c.upper() for c in used.get(line, ())}, enabled, known)
+        if pruned is None:
             continue
-        here = {c.upper() for c in used.get(line, ())}
-        new_comment, notes, first = comment, {"unused": [], "unknown": []}, None
-        for d in reversed(found):  # right to left: earlier spans stay valid
-            if d.codes is None:
-                if d.kind == "noqa" or here:
-                    continue
-                new_comment = _without(new_comment, d)
-                notes["unused"][:0] = ["(all)"]
-            else:
-                bad = [c for c in d.codes if c.upper().startswith("TRN") and c.upper() != UNUSED_CODE and
-                       c.upper() not in here and (c.upper() not in known or enabled(c.upper()))]
-                if not bad:
-                    continue
-                for kind in notes:  # right to left, so each directive's codes go in front
-                    notes[kind][:0] = [f"`{c}`" for c in bad if (c.upper() not in known) == (kind == "unknown")]
-                keep = [c for c in d.codes if c not in bad]
-                piece = _render(d, keep) if keep else ""
-                if keep:
-                    new_comment = new_comment[:d.start] + piece + new_comment[d.end:]
-                else:
-                    new_comment = _without(new_comment, d)
-            first = d
-        if first is None:
-            continue
-        start = index.starts[line - 1]
-        end = index.starts[line] if line < len(index.starts) else len(text)
-        row = text[start:end]
-        at = row.rfind(comment)
-        comment_start, comment_end = start + at, start + at + len(comment)
-        if new_comment:
-            edit = Edit(comment_start, comment_end, new_comment)
-        elif row[:at].strip() == "":  # a comment on its own line: the line goes
-            edit = Edit(start, end, "")
-        else:
-            code_end = start + len(row[:at].rstrip(" \t\f"))
-            edit = Edit(code_end, comment_end, "")
-        blanket = "(all)" in notes["unused"]
-        notes["unused"] = [c for c in notes["unused"] if c != "(all)"]
-        what = "; ".join(f"{k}: {', '.join(v)}" for k, v in notes.items() if v)
-        message = "Unused blanket suppression" if blanket else "Unused suppression"
-        out.append(Unused(line, at + first.start, at + first.end, f"{message} ({what})" if what else message, edit))
+        at, edit = _comment_edit(text, index, line, comment, pruned.comment)
+        out.append(Unused(line, at + pruned.first.start, at + pruned.first.end, _message(pruned), edit))
     return out
+
+
+def _prune(comment: str, here: set[str], enabled: Callable[[str], bool], known: set[str]) -> _Pruned | None:
+    """The comment without its unused codes, or None when every directive in it suppressed something."""
+    new_comment, first, blanket = comment, None, False
+    unused_codes: list[str] = []
+    unknown: list[str] = []
+    for d in reversed(directives(comment)):  # right to left: earlier spans stay valid, codes go in front
+        if d.codes is None:
+            if d.kind == "noqa" or here:
+                continue
+            new_comment, blanket = _without(new_comment, d), True
+        else:
+            bad = [c for c in d.codes if _unused_code(c.upper(), here, enabled, known)]
+            if not bad:
+                continue
+            unused_codes[:0] = [f"`{c}`" for c in bad if c.upper() in known]
+            unknown[:0] = [f"`{c}`" for c in bad if c.upper() not in known]
+            keep = [c for c in d.codes if c not in bad]
+            new_comment = new_comment[:d.start] + _render(d, keep) + new_comment[d.end:] if keep else \
+                _without(new_comment, d)
+        first = d
+    return None if first is None else _Pruned(new_comment, first, unused_codes, unknown, blanket)
+
+
+def _unused_code(code: str, here: set[str], enabled: Callable[[str], bool], known: set[str]) -> bool:
+    """A trainfix code that suppressed nothing here: unknown, or a rule that ran (TRN100 itself is never unused)."""
+    return code.startswith("TRN") and code != UNUSED_CODE and code not in here and (code not in known or enabled(code))
+
+
+def _message(pruned: _Pruned) -> str:
+    what = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in
+                     (("unused", pruned.unused), ("unknown", pruned.unknown)) if codes)
+    message = "Unused blanket suppression" if pruned.blanket else "Unused suppression"
+    return f"{message} ({what})" if what else message
+
+
+def _comment_edit(text: str, index: LineIndex, line: int, comment: str, new_comment: str) -> tuple[int, Edit]:
+    """Where `comment` starts in its line, and the edit that writes `new_comment` in its place; an empty
+    one removes the comment, and the whole line when the comment was alone on it."""
+    start = index.starts[line - 1]
+    end = index.starts[line] if line < len(index.starts) else len(text)
+    row = text[start:end]
+    at = row.rfind(comment)
+    if new_comment:
+        return at, Edit(start + at, start + at + len(comment), new_comment)
+    if row[:at].strip() == "":
+        return at, Edit(start, end, "")
+    return at, Edit(start + len(row[:at].rstrip(" \t\f")), start + at + len(comment), "")
 
 
 # -- --add-noqa -------------------------------------------------------------------------
@@ -139,7 +162,8 @@ def add_ignores(text: str, codes_by_line: dict[int, set[str]]) -> tuple[str, lis
     index = LineIndex(text)
     comments = _comments(text)
     ok = commentable_lines(text)
-    edits, refused = [], []
+    edits: list[Edit] = []
+    refused: list[int] = []
     for line, codes in sorted(codes_by_line.items()):
         if line not in ok:
             refused.append(line)
@@ -150,18 +174,16 @@ def add_ignores(text: str, codes_by_line: dict[int, set[str]]) -> tuple[str, lis
         body_end = start + len(row.rstrip("\r\n"))
         comment = comments.get(line)
         listed = [d for d in directives(comment) if d.codes is not None] if comment else []
-        if listed:
+        if comment and listed:
             d = listed[0]
             at = start + row.rfind(comment)
-            have = list(d.codes)
+            have = list(d.codes or ())
             more = [c for c in sorted(codes) if c not in {x.upper() for x in have}]
             edits.append(Edit(at + d.start, at + d.end, _render(d, have + more)))
         else:
             code_end = start + len(row[:body_end - start].rstrip(" \t\f"))
             edits.append(Edit(code_end, body_end, text[code_end:body_end].rstrip(" \t\f") +
                               f"  # trainfix: ignore[{', '.join(sorted(codes))}]"))
-    from .transform import apply_edits
-
     return (apply_edits(text, edits) if edits else text), refused
 
 
@@ -172,7 +194,7 @@ def _comments(text: str) -> dict[int, str]:
 
 def verify_comments_only(old: str, new: str) -> None:
     """`new` parses, has the same syntax tree and the same tokens as `old` but for comments."""
-    def tokens(text: str):
+    def tokens(text: str) -> list[tuple[int, str]]:
         return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)
                 if t.type not in (tokenize.COMMENT, tokenize.NL)]
 

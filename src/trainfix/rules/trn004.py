@@ -48,7 +48,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import INTENT, Example, Fix, FixAvailability, Rule, Source, Violation, training_value
+from ..findings import Fix
+from .base import INTENT, Example, FixAvailability, Rule, Source, Violation, training_value
 
 if TYPE_CHECKING:
     from ..analysis.sites import CallSite
