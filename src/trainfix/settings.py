@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import KNOWN_CODES, Config, ConfigError, Resolver, load_pyproject, parse_override
+from .config import Config, ConfigError, Resolver, load_pyproject, parse_override
+from .rules import KNOWN_CODES
 
 
 class UnknownCodes(ValueError):
