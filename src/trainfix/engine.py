@@ -343,16 +343,52 @@ def verify(old: str, new: str, config: Config, unsafe: bool, old_tree: ast.Modul
 def _same_but_training(old_tree: ast.Module, old_index: LineIndex, new_tree: ast.Module, new_index: LineIndex) -> bool:
     """Both modules' trees are equal once `training` arguments are dropped.
 
-    A top-level statement whose source text is unchanged has an unchanged tree, so
-    only the statements an edit touched are compared node by node (dumping whole
-    modules was most of the cost of a fix).
+    A statement whose source text is unchanged has an unchanged tree, so only the
+    statements an edit touched are compared, and those field by field: a block of
+    statements inside them (a class's methods, a function's body) is compared
+    statement by statement in turn, so only the innermost statements that hold an
+    edit are dumped (dumping whole modules, then whole test classes, was most of
+    the cost of a fix).
     """
-    if len(old_tree.body) != len(new_tree.body):
+    return _same_block(old_tree.body, old_index, new_tree.body, new_index)
+
+
+def _same_block(old: list[ast.stmt], old_index: LineIndex, new: list[ast.stmt], new_index: LineIndex) -> bool:
+    if len(old) != len(new):
         return False
-    for a, b in zip(old_tree.body, new_tree.body):
-        if _statement_text(a, old_index) != _statement_text(b, new_index) and _normalized(a) != _normalized(b):
+    return all(_statement_text(a, old_index) == _statement_text(b, new_index) or _same_node(a, old_index, b, new_index)
+               for a, b in zip(old, new))
+
+
+# nodes compared field by field (they hold blocks of statements); any other node is compared by its dump
+_COMPOUND = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _same_node(old: ast.AST, old_index: LineIndex, new: ast.AST, new_index: LineIndex) -> bool:
+    """ast.dump(_normalized(old)) == ast.dump(_normalized(new)), one field at a time."""
+    if type(old) is not type(new):
+        return False
+    for name in old._fields:
+        a, b = getattr(old, name, None), getattr(new, name, None)
+        if isinstance(a, list) and isinstance(b, list):
+            if a and b and isinstance(a[0], ast.stmt) and all(isinstance(x, ast.stmt) for x in (*a, *b)):
+                if not _same_block(a, old_index, b, new_index):
+                    return False
+            elif len(a) != len(b) or not all(_same_value(x, old_index, y, new_index) for x, y in zip(a, b)):
+                return False
+        elif not _same_value(a, old_index, b, new_index):
             return False
     return True
+
+
+def _same_value(a: object, old_index: LineIndex, b: object, new_index: LineIndex) -> bool:
+    if isinstance(a, _COMPOUND) and isinstance(b, _COMPOUND):
+        return _same_node(a, old_index, b, new_index)
+    if isinstance(a, ast.AST) and isinstance(b, ast.AST):
+        return _normalized(a) == _normalized(b)
+    if isinstance(a, ast.AST) or isinstance(b, ast.AST) or isinstance(a, list) or isinstance(b, list):
+        return False
+    return repr(a) == repr(b)  # as ast.dump writes a name, a level, a type comment or None
 
 
 def _statement_text(stmt: ast.stmt, index: LineIndex) -> str:
