@@ -163,7 +163,9 @@ class Project:
         tree = _parse(key, text)
         if tree is None:
             return None
-        scopes = ScopeTree(tree)
+        scopes = _SCOPES.get(id(tree))
+        if scopes is None or scopes.module.node is not tree:
+            scopes = _SCOPES[id(tree)] = ScopeTree(tree)  # built once per run, like the tree (never mutated)
         return Module(key, scopes, Evidence(scopes, self.factories, project=self, module_key=key), text)
 
     def _member(self, key: str, rest: list[str]) -> Symbol | None:
@@ -189,6 +191,7 @@ class Project:
 
 _PARSED: dict[tuple[str, str], ast.Module | None] = {}  # a run's other files import the same modules
 _PARSED_MAX = 256
+_SCOPES: dict[int, ScopeTree] = {}  # id(tree in _PARSED) -> its scope facts, shared by the run's files
 
 
 def _parse(key: str, text: str) -> ast.Module | None:
@@ -196,7 +199,8 @@ def _parse(key: str, text: str) -> ast.Module | None:
     memo = (key, text)
     if memo not in _PARSED:
         if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.pop(next(iter(_PARSED)))
+            dropped = _PARSED.pop(next(iter(_PARSED)))
+            _SCOPES.pop(id(dropped), None)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
