@@ -294,6 +294,9 @@ class _Workers:
         if self.jobs > 1 and (len(self.pending) >= POOL_MIN_FILES or self.pending_bytes >= POOL_MIN_BYTES):
             from concurrent.futures import ProcessPoolExecutor
 
+            # imported before the workers fork, so that they inherit the analysis instead of each
+            # importing it again (lazy until here: a run with no candidate never imports it)
+            from . import engine, loader, notebook_runner  # noqa: F401
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init_worker,
                                             initargs=(os.getpid(),))
             self.futures.update((j, self.pool.submit(process_read, t)) for j, t in self.pending)
