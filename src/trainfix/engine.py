@@ -386,13 +386,14 @@ def _same_value(a: object, old_index: LineIndex, b: object, new_index: LineIndex
         return _same_node(a, old_index, b, new_index)
     if isinstance(a, ast.AST) and isinstance(b, ast.AST):
         return _normalized(a) == _normalized(b)
-    if isinstance(a, ast.AST) or isinstance(b, ast.AST) or isinstance(a, list) or isinstance(b, list):
+    if isinstance(a, (ast.AST, list)) or isinstance(b, (ast.AST, list)):
         return False
     return repr(a) == repr(b)  # as ast.dump writes a name, a level, a type comment or None
 
 
 def _statement_text(stmt: ast.stmt, index: LineIndex) -> str:
-    first = stmt.decorator_list[0] if getattr(stmt, "decorator_list", None) else stmt
+    decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
+    first: ast.AST = decorators[0] if decorators else stmt
     return index.text[index.start_of(first):index.end_of(stmt)]
 
 

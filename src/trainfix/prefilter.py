@@ -31,7 +31,7 @@ _GAP = r"(?:[ \t\f]|\\(?:\r\n|\r|\n))"
 
 
 @functools.lru_cache(maxsize=64)
-def _step_def(names: tuple[str, ...]) -> re.Pattern:
+def _step_def(names: tuple[str, ...]) -> re.Pattern[str]:
     # one pass over the text (the literal `def` lets the regex engine skip ahead); `[` for 3.12 generics
     return re.compile(r"def%s+(?:%s)%s*[(\[]" % (_GAP, "|".join(map(re.escape, names)) or "(?!)", _GAP))
 
@@ -46,5 +46,5 @@ _BACKENDS_BYTES = tuple(word.encode() for word in _BACKENDS)
 
 
 @functools.lru_cache(maxsize=64)
-def _step_def_bytes(names: tuple[str, ...]) -> re.Pattern:
+def _step_def_bytes(names: tuple[str, ...]) -> re.Pattern[bytes]:
     return re.compile(_step_def(names).pattern.encode())

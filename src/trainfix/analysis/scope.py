@@ -7,6 +7,7 @@ calls of each function) in one walk of the tree.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -140,7 +141,7 @@ def _params(args: ast.arguments) -> list[ast.arg]:
 
 def child_nodes(node: ast.AST) -> list[ast.AST]:
     """`ast.iter_child_nodes` without its generator and field-tuple overhead (a hot path)."""
-    out = []
+    out: list[ast.AST] = []
     for name in node._fields:
         value = getattr(node, name, None)
         if value.__class__ is list:
@@ -150,9 +151,10 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
     return out
 
 
-def own_nodes(fn: ast.AST):
+def own_nodes(fn: ast.AST) -> Iterator[ast.AST]:
     """Nodes of a function body, not descending into nested functions or classes."""
-    todo = list(fn.body) if isinstance(fn.body, list) else [fn.body]
+    body = getattr(fn, "body", [])
+    todo: list[ast.AST] = list(body) if isinstance(body, list) else [body]
     while todo:
         node = todo.pop()
         yield node
@@ -165,7 +167,7 @@ def param_names(fn: ast.AST) -> list[str]:
     return [a.arg for a in _params(fn.args)] if isinstance(fn, FUNCTION_NODES) else []
 
 
-def _skip(self, node) -> None:
+def _skip(self: "_Builder", node: ast.AST) -> None:
     pass
 
 
@@ -178,14 +180,14 @@ class _Builder:
     """One walk over the tree. Dispatch is cached per node type: `ast.NodeVisitor`'s
     per-node method lookup was most of the analysis time on big files."""
 
-    _dispatch: dict[type, object] = {}
+    _dispatch: dict[type[ast.AST], Callable[["_Builder", ast.AST], None]] = {}
 
     def __init__(self, tree: ScopeTree):
         self.t = tree
         self.scope = tree.module
         self.stmt: ast.AST | None = None
 
-    def visit(self, node) -> None:
+    def visit(self, node: ast.AST) -> None:
         kind = node.__class__
         method = self._dispatch.get(kind)
         if method is None:
@@ -194,7 +196,7 @@ class _Builder:
             self._dispatch[kind] = method
         method(self, node)
 
-    def _children(self, node) -> None:
+    def _children(self, node: ast.AST) -> None:
         for name in node._fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
@@ -208,7 +210,8 @@ class _Builder:
         for stmt in node.body:
             self.visit(stmt)
 
-    def bind(self, name: str, kind: BindingKind, node=None, qualname=None, scope=None) -> None:
+    def bind(self, name: str, kind: BindingKind, node: ast.AST | None = None, qualname: str | None = None,
+             scope: Scope | None = None) -> None:
         (scope or self.scope).add(Binding(name, kind, scope or self.scope, node, qualname, self.stmt))
 
     def bind_target(self, target: ast.AST, value: ast.AST | None) -> None:
@@ -229,7 +232,7 @@ class _Builder:
             self.visit(target)
 
     # -- statements -------------------------------------------------------
-    def generic_visit(self, node):
+    def generic_visit(self, node: ast.AST) -> None:
         if isinstance(node, ast.stmt):
             previous, self.stmt = self.stmt, node
             self._children(node)
@@ -237,7 +240,7 @@ class _Builder:
         else:
             self._children(node)
 
-    def visit_Import(self, node):
+    def visit_Import(self, node: ast.Import) -> None:
         self.stmt = node
         self.t.imports.extend(alias.name for alias in node.names)
         for alias in node.names:
@@ -247,7 +250,7 @@ class _Builder:
                 top = alias.name.split(".")[0]
                 self.bind(top, "import", qualname=top)
 
-    def visit_ImportFrom(self, node):
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         self.stmt = node
         module = "." * node.level + (node.module or "")
         self.t.imports.append(module)
@@ -258,25 +261,25 @@ class _Builder:
                 continue
             self.bind(alias.asname or alias.name, "import", qualname=f"{module}.{alias.name}" if module else alias.name)
 
-    def visit_Global(self, node):
+    def visit_Global(self, node: ast.Global) -> None:
         self.scope.global_names.update(node.names)
 
-    def visit_Nonlocal(self, node):
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
         self.scope.nonlocal_names.update(node.names)
 
-    def visit_Assign(self, node):
+    def visit_Assign(self, node: ast.Assign) -> None:
         self.stmt = node
         self.visit(node.value)
         for target in node.targets:
             self.bind_target(target, node.value)
 
-    def visit_AnnAssign(self, node):
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.stmt = node
         if node.value is not None:
             self.visit(node.value)
         self.bind_target(node.target, node.value)
 
-    def visit_AugAssign(self, node):
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.stmt = node
         self.visit(node.value)
         if isinstance(node.target, ast.Name):
@@ -284,7 +287,7 @@ class _Builder:
         else:
             self.visit(node.target)
 
-    def visit_NamedExpr(self, node):
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
         self.bind(node.target.id, "assign", node.value)
 
@@ -306,7 +309,7 @@ class _Builder:
                 return
         self.bind_target(target, None)
 
-    def visit_For(self, node):
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.stmt = node
         self.visit(node.iter)
         self.bind_loop(node.target, node.iter)
@@ -315,7 +318,7 @@ class _Builder:
 
     visit_AsyncFor = visit_For
 
-    def visit_With(self, node):
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         self.stmt = node
         self.scope.withs.append(node)
         for item in node.items:
@@ -327,25 +330,25 @@ class _Builder:
 
     visit_AsyncWith = visit_With
 
-    def visit_ExceptHandler(self, node):
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.name:
             self.bind(node.name, "other")
         self.generic_visit(node)
 
-    def visit_comprehension(self, node):
+    def visit_comprehension(self, node: ast.comprehension) -> None:
         self.visit(node.iter)
         self.bind_loop(node.target, node.iter)
         for cond in node.ifs:
             self.visit(cond)
 
-    def visit_Delete(self, node):
+    def visit_Delete(self, node: ast.Delete) -> None:
         self.stmt = node  # `del tape` unbinds nothing we track
 
-    def visit_Attribute(self, node):
+    def visit_Attribute(self, node: ast.Attribute) -> None:
         self.t.attr_loads.append((node, self.scope))
         self.visit(node.value)
 
-    def visit_Call(self, node):
+    def visit_Call(self, node: ast.Call) -> None:
         self.scope.calls.append(node)
         self.t.calls.append((node, self.scope))
         self.t.call_of[id(node.func)] = node
@@ -353,34 +356,36 @@ class _Builder:
             self.t.arg_of[id(arg)] = node
         self.generic_visit(node)
 
-    def visit_Name(self, node):
+    def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self.t.name_loads.setdefault(node.id, []).append((node, self.scope))
 
-    def visit_MatchAs(self, node):
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
         if node.name:
             self.bind(node.name, "other")
         self.generic_visit(node)
 
-    def visit_MatchStar(self, node):
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
         if node.name:
             self.bind(node.name, "other")
 
     # -- scopes -------------------------------------------------------------
-    def _function(self, node, name: str | None):
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, name: str | None) -> None:
         self.stmt = node
-        for deco in getattr(node, "decorator_list", []):
+        decorator_list: list[ast.expr] = getattr(node, "decorator_list", [])  # a lambda has none
+        for deco in decorator_list:
             self.visit(deco)
         for default in [*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]]:
             self.visit(default)
         if name is not None:
             self.bind(name, "def", node)
         scope = Scope("function", node, self.scope)
-        if self.scope.kind == "class" and name is not None:
+        owner = self.scope.node
+        if isinstance(owner, ast.ClassDef) and name is not None:  # a method
             params = [*node.args.posonlyargs, *node.args.args]
-            decorators = {getattr(d, "id", getattr(d, "attr", None)) for d in node.decorator_list}
+            decorators = {getattr(d, "id", getattr(d, "attr", None)) for d in decorator_list}
             if params and "staticmethod" not in decorators:
-                scope.cls = self.scope.node
+                scope.cls = owner
                 scope.self_name = params[0].arg if "classmethod" not in decorators else None
         self.t.scope_of[node] = scope
         for param in _params(node.args):
@@ -391,15 +396,15 @@ class _Builder:
             self.visit(stmt)
         self.scope = previous
 
-    def visit_FunctionDef(self, node):
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._function(node, node.name)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_Lambda(self, node):
+    def visit_Lambda(self, node: ast.Lambda) -> None:
         self._function(node, None)
 
-    def visit_ClassDef(self, node):
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.stmt = node
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self.visit(expr)
