@@ -249,3 +249,80 @@ def test_a_cut_inside_a_statement_falls_back_to_the_whole_module(monkeypatch, ha
     with pytest.raises(SyntaxError) as whole:
         ast.parse(broken)
     assert (piecewise.value.line, piecewise.value.reason) == (whole.value.lineno, f"syntax error: {whole.value.msg}")
+
+
+NESTED = '''import tensorflow as tf
+
+
+class Trainer:
+    """Many methods: verify dumps only the statements an edit touched."""
+
+    def helper(self, x):
+        return x + 1
+
+    def step(self, x, y):
+        with tf.GradientTape() as tape:
+            out = self.model(x)
+            loss = self.loss(y, out)
+        try:
+            self.log(self.model(x))
+        except ValueError:
+            pass
+        return loss
+'''
+
+
+@pytest.mark.parametrize("edit, same", [
+    (("self.model(x)\n            loss", "self.model(x, training=True)\n            loss"), True),
+    (("self.log(self.model(x))", "self.log(self.model(x, False))"), True),
+    (("self.model(x)\n            loss", "self.model(y, training=True)\n            loss"), False),
+    (("return x + 1", "return x + 2"), False),  # another method of the same class
+    (("except ValueError", "except KeyError"), False),  # a handler's type, inside a changed statement
+    (("return loss", "return out"), False),
+    (("def helper(self, x)", "def helper(self, z)"), False),
+    (("class Trainer:", "class Trainer(object):"), False),
+    (("        return loss\n", "        return loss\n        pass\n"), False),
+])
+def test_verify_compares_nested_statements_like_whole_dumps(edit, same):
+    """_same_but_training recurses into the blocks of a changed statement; it must say exactly what
+    comparing the dumps of whole statements (training arguments dropped) says."""
+    from trainfix.engine import _normalized, _same_but_training
+    from trainfix.transform import LineIndex
+
+    new = NESTED.replace(*edit)
+    assert new != NESTED
+    whole = [_normalized(s) for s in ast.parse(NESTED).body] == [_normalized(s) for s in ast.parse(new).body]
+    assert whole is same
+    assert _same_but_training(ast.parse(NESTED), LineIndex(NESTED), ast.parse(new), LineIndex(new)) is same
+
+
+@pytest.mark.parametrize("data", [b"", b"import os", b"x = 1\nimport os\n\nfrom . import a  # import b\n",
+                                  b"no newline at the end import", b"\nimport\n\nimport\n", b"a\r\nimport b\r\n"])
+def test_the_import_index_reads_the_lines_that_say_import(data):
+    from trainfix.loader import _import_lines
+
+    assert _import_lines(data) == b"\n".join(line for line in data.split(b"\n") if b"import" in line)
+
+
+def test_an_imported_module_is_analysed_once_per_run_for_every_importer(tmp_path):
+    """Two files of a run that import the same module share its scope facts (built once), and each
+    still gets its own findings."""
+    from trainfix.analysis.project import Project
+    from trainfix.engine import fix_source
+    from trainfix.loader import FileLoader
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "nets.py").write_text("import tensorflow as tf\n\nnet = tf.keras.Sequential([])\n")
+    train = ("import tensorflow as tf\nfrom nets import net\n\n\ndef train(x):\n"
+             "    with tf.GradientTape() as tape:\n        y = net(x)\n    return tape.gradient(y, net.trainable_variables)\n")
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(train)
+    facts = []
+    for name in ("a.py", "b.py"):
+        project = Project(FileLoader(str(tmp_path / name)))
+        module = project.module(str(tmp_path / "nets.py"))
+        assert module is not None
+        facts.append(module.tree)
+        result = fix_source(train, config=Config(), path=tmp_path / name)
+        assert [f.code for f in result.findings] == ["TRN001"]
+    assert facts[0] is facts[1]
