@@ -142,10 +142,14 @@ def _params(args: ast.arguments) -> list[ast.arg]:
 def child_nodes(node: ast.AST) -> list[ast.AST]:
     """`ast.iter_child_nodes` without its generator and field-tuple overhead (a hot path)."""
     out: list[ast.AST] = []
-    for name in node._fields:
+    cls = node.__class__
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = _child_fields(cls)
+    for name in fields:
         value = getattr(node, name, None)
         if value.__class__ is list:
-            out.extend(item for item in value if isinstance(item, ast.AST))
+            out += [item for item in value if isinstance(item, ast.AST)]
         elif isinstance(value, ast.AST):
             out.append(value)
     return out
@@ -155,12 +159,33 @@ def own_nodes(fn: ast.AST) -> Iterator[ast.AST]:
     """Nodes of a function body, not descending into nested functions or classes."""
     body = getattr(fn, "body", [])
     todo: list[ast.AST] = list(body) if isinstance(body, list) else [body]
+    pop, push, fields_of = todo.pop, todo.append, _CHILD_FIELDS
     while todo:
-        node = todo.pop()
+        node = pop()
         yield node
-        for child in child_nodes(node):
-            if not isinstance(child, SCOPE_NODES):
-                todo.append(child)
+        cls = node.__class__
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = _child_fields(cls)
+        for name in fields:  # child_nodes(node), inlined: this loop runs for every node of every function
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, SCOPE_NODES):
+                        push(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, SCOPE_NODES):
+                push(value)
+
+
+# fields that never hold a node (identifiers, strings, numbers, constants), per class
+_PLAIN_FIELDS = {ast.Name: ("id",), ast.Constant: ("value", "kind"), ast.Attribute: ("attr",), ast.keyword: ("arg",),
+                 ast.arg: ("arg", "type_comment"), ast.alias: ("name", "asname")}
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type[ast.AST]) -> tuple[str, ...]:
+    plain = _PLAIN_FIELDS.get(cls, ())
+    return tuple(name for name in cls._fields if name not in plain)
 
 
 def param_names(fn: ast.AST) -> list[str]:
