@@ -393,7 +393,7 @@ def _same_value(a: object, old_index: LineIndex, b: object, new_index: LineIndex
 
 def _statement_text(stmt: ast.stmt, index: LineIndex) -> str:
     decorators: list[ast.expr] = getattr(stmt, "decorator_list", [])
-    first: ast.AST = decorators[0] if decorators else stmt
+    first: ast.stmt | ast.expr = decorators[0] if decorators else stmt
     return index.text[index.start_of(first):index.end_of(stmt)]
 
 
