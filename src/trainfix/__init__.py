@@ -8,12 +8,11 @@ Library use::
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError
 from .errors import SourceError
+from .version import __version__
 
 if TYPE_CHECKING:
     from .engine import Result, fix_source

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 from .config import Config
 from .files import StrPath
 from .findings import Finding, Fix

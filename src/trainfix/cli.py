@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
-from . import __version__
+from .version import __version__
 from .config import OUTPUT_FORMATS as FORMATS
 from .config import Config, ConfigError
 from .files import StrPath

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from . import __version__
+from .version import __version__
 from .docs import rule_markdown, sections
 from .findings import Finding
 from .outcome import FileOutcome

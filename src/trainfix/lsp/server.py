@@ -23,7 +23,7 @@ from lsprotocol import types
 from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 
-from .. import __version__
+from ..version import __version__
 from ..config import Config, ConfigError
 from ..settings import Overrides, Settings, UnknownCodes, parse_codes
 from .places import Analysis, Cell, Change, Spot, analyse_notebook, analyse_text
