@@ -322,6 +322,44 @@ class TrainfixServer(LanguageServer):
             return types.WorkspaceEdit(document_changes=document_changes)
         return types.WorkspaceEdit(changes=edits)
 
+    def code_actions(self, analysis: Analysis, uri: str, params: types.CodeActionParams) -> list[types.CodeAction]:
+        """Quick fixes and suppressions for the diagnostics in the range, and fix-all."""
+        only = params.context.only
+        actions: list[types.CodeAction] = []
+        if _wants(only, types.CodeActionKind.QuickFix.value):
+            for spot in analysis.spots_in(uri):
+                diagnostic = self.diagnostic(analysis, spot)
+                if not _overlaps(diagnostic.range, params.range):
+                    continue
+                f = spot.finding
+                if spot.fix is not None and f.fix is not None:
+                    safe = f.fix.applicability == "safe"
+                    actions.append(types.CodeAction(
+                        title=f"{f.fix.message} ({f.code})" + ("" if safe else " [unsafe fix]"),
+                        kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic], is_preferred=safe,
+                        edit=self.workspace_edit(analysis, {uri: [spot.fix]})))
+                if spot.suppress is not None:
+                    actions.append(types.CodeAction(
+                        title=f"Suppress {f.code} on this line", kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic], edit=self.workspace_edit(analysis, {uri: [spot.suppress]})))
+        if _wants(only, FIX_ALL) and analysis.fix_all:
+            actions.append(types.CodeAction(
+                title="Fix all trainfix findings", kind=FIX_ALL,
+                edit=self.workspace_edit(analysis, {u: [c] for u, c in analysis.fix_all.items()})))
+        return actions
+
+    def hover_at(self, analysis: Analysis, uri: str, position: types.Position) -> types.Hover | None:
+        """The rule's documentation for the finding under the cursor."""
+        point = types.Range(position, position)
+        for spot in analysis.spots_in(uri):
+            where = self.range(analysis, uri, spot.start, spot.end)
+            if _overlaps(where, point):
+                return types.Hover(
+                    contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                 value=hover_markdown(spot.finding.code, self.options.rules_url)),
+                    range=where)
+        return None
+
 
 def config_for(options: Options, path: str | None, fallback: str) -> Config:
     """The Config `trainfix check PATH` would use: the CLI's own resolver, with the initialization options."""
@@ -405,29 +443,7 @@ def make_server() -> TrainfixServer:
         analysis = await ls.analysis_for(key) if key else None
         if analysis is None or uri not in analysis.texts:
             return None
-        only = params.context.only
-        actions: list[types.CodeAction] = []
-        if _wants(only, types.CodeActionKind.QuickFix.value):
-            for spot in analysis.spots_in(uri):
-                diagnostic = ls.diagnostic(analysis, spot)
-                if not _overlaps(diagnostic.range, params.range):
-                    continue
-                f = spot.finding
-                if spot.fix is not None and f.fix is not None:
-                    safe = f.fix.applicability == "safe"
-                    actions.append(types.CodeAction(
-                        title=f"{f.fix.message} ({f.code})" + ("" if safe else " [unsafe fix]"),
-                        kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic], is_preferred=safe,
-                        edit=ls.workspace_edit(analysis, {uri: [spot.fix]})))
-                if spot.suppress is not None:
-                    actions.append(types.CodeAction(
-                        title=f"Suppress {f.code} on this line", kind=types.CodeActionKind.QuickFix,
-                        diagnostics=[diagnostic], edit=ls.workspace_edit(analysis, {uri: [spot.suppress]})))
-        if _wants(only, FIX_ALL) and analysis.fix_all:
-            actions.append(types.CodeAction(
-                title="Fix all trainfix findings", kind=FIX_ALL,
-                edit=ls.workspace_edit(analysis, {u: [c] for u, c in analysis.fix_all.items()})))
-        return actions
+        return ls.code_actions(analysis, uri, params)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: TrainfixServer, params: types.HoverParams) -> types.Hover | None:
@@ -436,15 +452,7 @@ def make_server() -> TrainfixServer:
         analysis = await ls.analysis_for(key) if key else None
         if analysis is None or uri not in analysis.texts:
             return None
-        point = types.Range(params.position, params.position)
-        for spot in analysis.spots_in(uri):
-            where = ls.range(analysis, uri, spot.start, spot.end)
-            if _overlaps(where, point):
-                return types.Hover(
-                    contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                 value=hover_markdown(spot.finding.code, ls.options.rules_url)),
-                    range=where)
-        return None
+        return ls.hover_at(analysis, uri, params.position)
 
     return server
 
