@@ -56,7 +56,6 @@ LONG_FUNCTIONS = {"lsp/server.py:make_server": "the table of the server's LSP ha
 
 
 def test_no_function_is_over_60_lines_without_reason():
-
     long = {f"{path.relative_to(PACKAGE)}:{node.name}"
             for path in sorted(PACKAGE.rglob("*.py"))
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
