@@ -187,7 +187,7 @@ def show_rule(code: str) -> None:
 
 @cli.command("server")
 def server() -> None:
-    """Run the language server over stdio, for editors (needs `pip install 'trainfix[lsp]'`)."""
+    """Run the language server over stdio, for editors (needs the `lsp` extra)."""
     from .lsp import main as serve
 
     sys.exit(serve())
