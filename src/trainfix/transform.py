@@ -67,6 +67,15 @@ class LineIndex:
         """Where a parsed node ends (a parsed node always has its end position)."""
         return self.offset(node.end_lineno or 0, node.end_col_offset or 0)
 
+    def lines_with(self, word: str) -> list[int]:
+        """The 1-based lines whose text holds `word`, in order (repeated when it occurs twice on a line)."""
+        out: list[int] = []
+        at = self.text.find(word)
+        while at >= 0:
+            out.append(bisect.bisect_right(self.starts, at))
+            at = self.text.find(word, at + 1)
+        return out
+
     def line_start(self, offset: int) -> int:
         return self.starts[bisect.bisect_right(self.starts, offset) - 1]
 

@@ -51,7 +51,7 @@ class Analyzer:
         self.ev = evidence
         self.sources = GradientSources(tree, evidence)
         self.tapes = Tapes(tree, self.sources)
-        self.steps = Steps(tree, evidence, config, self.sources)
+        self.steps = Steps(tree, evidence, config, self.sources, self.index)
         self.judge = Judge(evidence)
         self.sites: list[CallSite] = []
         self._done: set[int] = set()

@@ -3,9 +3,11 @@ evaluation step, and the training loops of Keras 3's JAX and PyTorch backends.""
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Iterator
 
 from ..config import Config
+from ..transform import LineIndex
 from . import backends
 from .evidence import Evidence
 from .gradients import GradientSources, arg
@@ -18,7 +20,8 @@ from .tapes import APPLY_METHODS, has_tape
 class Steps:
     """Which functions of one module are steps, and of which kind."""
 
-    def __init__(self, tree: ScopeTree, evidence: Evidence, config: Config, sources: GradientSources):
+    def __init__(self, tree: ScopeTree, evidence: Evidence, config: Config, sources: GradientSources,
+                 index: LineIndex):
         self.t = tree
         self.ev = evidence
         self.sources = sources
@@ -28,6 +31,9 @@ class Steps:
         self._jax: dict[ast.AST, str | None] | None = None
         # a torch training loop calls `.backward()`: without one, no function needs the torch checks
         self.torch = backends.uses_torch(tree) and any(node.attr == "backward" for node, _ in tree.attr_loads)
+        # the lines that spell `backward`: a function whose lines hold none has no `.backward()` call, and
+        # needs no walk of its body (a big test module has thousands of functions and a few such lines)
+        self._backward_lines = index.lines_with("backward") if self.torch else []
 
     def context(self, fn: ast.AST, scope: Scope) -> Context | None:
         """The context of a whole function body, or None when only its tapes are contexts."""
@@ -67,7 +73,7 @@ class Steps:
         for stmt in getattr(module.node, "body", []):
             if not isinstance(stmt, (ast.For, ast.While)):
                 continue
-            optimizers = backends.torch_optimizers(stmt)
+            optimizers = backends.torch_optimizers(stmt) if self._spells_backward(stmt) else None
             if optimizers is not None:
                 trained = backends.torch_trained(optimizers, module, self.t, self.ev, stmt)
                 yield stmt.body, Context.loop(trained or frozenset(), None, module)
@@ -100,11 +106,17 @@ class Steps:
         if fn in self._jax:
             return Context.loop(backends.jax_trained(fn, scope, self._jax[fn], self.ev), fn, scope)
         if self.torch:
-            optimizers = backends.torch_optimizers(fn)
+            optimizers = backends.torch_optimizers(fn) if self._spells_backward(fn) else None
             if optimizers is not None:
                 trained = backends.torch_trained(optimizers, scope, self.t, self.ev)
                 return Context.loop(trained or frozenset(), fn, scope)
         return None
+
+    def _spells_backward(self, node: ast.AST) -> bool:
+        """Whether a line of `node`, from its first to its last, holds the word `backward`."""
+        first, last = getattr(node, "lineno", 0), getattr(node, "end_lineno", None) or 0
+        at = bisect.bisect_left(self._backward_lines, first)
+        return at < len(self._backward_lines) and self._backward_lines[at] <= last
 
     def _inherited_context(self, fn: ast.AST, scope: Scope) -> Context | None:
         """A function nested in an eval/predict step (a `step_fn` run by strategy.run) is part of it."""
