@@ -270,7 +270,8 @@ def _imported_modules(outcomes: list[FileOutcome], done: list[tuple[StrPath, Con
         outcomes[i].imported = True
 
 
-# Below both, a pool's start-up costs more than the candidates' analysis in parallel saves.
+# Below both, a pool's start-up costs more than the candidates' analysis in parallel saves;
+# one file alone, however big, runs here: a pool would only add its start-up and the copy of the result.
 POOL_MIN_FILES = 32
 POOL_MIN_BYTES = 256 * 1024
 
@@ -291,7 +292,8 @@ class _Workers:
             return
         self.pending.append((i, task))
         self.pending_bytes += len(task.read.raw)
-        if self.jobs > 1 and (len(self.pending) >= POOL_MIN_FILES or self.pending_bytes >= POOL_MIN_BYTES):
+        if self.jobs > 1 and len(self.pending) > 1 and \
+                (len(self.pending) >= POOL_MIN_FILES or self.pending_bytes >= POOL_MIN_BYTES):
             from concurrent.futures import ProcessPoolExecutor
 
             # imported before the workers fork, so that they inherit the analysis instead of each
