@@ -326,3 +326,37 @@ def test_an_imported_module_is_analysed_once_per_run_for_every_importer(tmp_path
         result = fix_source(train, config=Config(), path=tmp_path / name)
         assert [f.code for f in result.findings] == ["TRN001"]
     assert facts[0] is facts[1]
+
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_only_functions_whose_lines_spell_backward_are_walked_for_a_torch_loop(newline):
+    """The torch-loop check walks a function's body only when one of its lines spells `backward`;
+    `lines_with` counts lines as `ast` does, so the gate never skips a real loop."""
+    from trainfix.analysis.contexts import Analyzer
+    from trainfix.transform import LineIndex
+
+    text = newline.join(["import torch", "def plain(x):", "    return x.step()", "def loop(model, opt, loss):",
+                         "    loss.backward(); opt.step()", "def outer():", "    def inner(l):",
+                         "        l.backward()", "    return inner", ""])
+    assert LineIndex(text).lines_with("backward") == [5, 8]
+    an = Analyzer.for_file(ast.parse(text), Config(), text)
+    fns = [n for n in ast.walk(an.t.module.node) if isinstance(n, ast.FunctionDef)]
+    assert sorted(fn.name for fn in fns if an.steps._spells_backward(fn)) == ["inner", "loop", "outer"]
+
+
+def test_one_big_candidate_is_analysed_here_and_a_second_starts_the_pool(tmp_path):
+    """A pool pays only for two files or more: one big file alone would add its start-up for nothing."""
+    from trainfix.outcome import WriteBack
+    from trainfix.runner import POOL_MIN_BYTES, Read, Task, _Workers
+
+    raw = b"x = 1\n" * (POOL_MIN_BYTES // 6 + 1)
+    workers = _Workers(2)
+    try:
+        workers.add(0, Task(tmp_path / "big.py", "big.py", Read(raw, len(raw), 0), Config(), WriteBack.CHECK))
+        assert workers.pool is None
+        workers.add(1, Task(tmp_path / "small.py", "small.py", Read(b"y = 2\n", 6, 0), Config(), WriteBack.CHECK))
+        assert workers.pool is not None
+        assert [i for i, _ in workers.results()] == [0, 1]
+    finally:
+        workers.close()
