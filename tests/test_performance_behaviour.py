@@ -360,3 +360,21 @@ def test_one_big_candidate_is_analysed_here_and_a_second_starts_the_pool(tmp_pat
         assert [i for i, _ in workers.results()] == [0, 1]
     finally:
         workers.close()
+
+
+
+@pytest.mark.parametrize("text, tokenized", [
+    ("x = f()\ny = g()  # note\n", False),  # no `#` on a call's lines, no directive: nothing to tokenize
+    ("# why\nx = f()\n", True),  # the line above a call: a rule may read it
+    ("x = f(\n  1)  # c\n", True),  # the last line of a call
+    ("x = f()\ns = '# noqa: TRN001'\n", True),  # a directive anywhere: TRN100 needs the real comments
+    ("x = f()\r# c\ry = 1\n", True),  # a lone CR: the tokenizer numbers lines otherwise
+])
+def test_comments_are_tokenized_only_when_an_answer_may_differ(text, tokenized):
+    from trainfix.engine import comments_asked, comments_by_line
+    from trainfix.transform import LineIndex
+
+    calls = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "f"]
+    got = comments_asked(text, LineIndex(text), calls)
+    assert got == (comments_by_line(text) if tokenized else {})
+    assert tokenized or comments_by_line(text) != {}

@@ -9,7 +9,7 @@ import sys
 import threading
 import tokenize
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import rules
@@ -136,6 +136,20 @@ def comments_by_line(text: str) -> dict[int, str]:
     return out
 
 
+def comments_asked(text: str, index: LineIndex, calls: Iterable[ast.Call]) -> dict[int, str]:
+    """`comments_by_line(text)` as far as anyone asks: the rules ask for the lines from above each of `calls`
+    to its end, TRN100 for the comments that hold a directive. When none of those lines holds a `#` and
+    the text holds no directive, every answer is "no comment", and the file is not tokenized."""
+    if text.count("\r") != text.count("\r\n") or IGNORE.search(text) or NOQA.search(text):
+        return comments_by_line(text)  # (a lone CR ends a line for `ast` but not for the tokenizer's lines)
+    starts = index.starts
+    for call in calls:
+        first, last = call.lineno - 1, call.end_lineno or call.lineno
+        if "#" in text[starts[max(first, 1) - 1]:starts[last] if last < len(starts) else len(text)]:
+            return comments_by_line(text)
+    return {}
+
+
 def suppressed(code: str, comment: str) -> bool:
     for pattern in (IGNORE, NOQA):
         m = pattern.search(comment)
@@ -167,7 +181,7 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
     for site in sites:
         violations = rules.check(site, source)
         if violations and not loaded:  # the comments are read once a call has a finding (most files have none)
-            source.comments.update(comments_by_line(text))
+            source.comments.update(comments_asked(text, index, (s.call for s in sites)))
             loaded = True
             violations = rules.check(site, source)
         reported = select(site, violations, config, source.comments.get(site.call.lineno, ""), used)
@@ -175,7 +189,8 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
             skipped.append(site)
         found += [(_finding(rule.code, violation, site.call, index), site) for rule, violation in reported]
     if config.enabled(UNUSED_CODE):
-        found = _with_unused(text, found, used, config, index, source.comments if loaded else None)
+        found = _with_unused(text, found, used, config, index,
+                             source.comments if loaded else comments_asked(text, index, []))
     return found, skipped, index, tree
 
 
@@ -209,10 +224,10 @@ def _finding(code: str, violation: Violation, call: ast.Call, index: LineIndex) 
 
 
 def _with_unused(text: str, found: list[Located], used: dict[int, set[str]], config: Config, index: LineIndex,
-                 comments: dict[int, str] | None) -> list[Located]:
+                 comments: dict[int, str]) -> list[Located]:
     """The findings plus a TRN100 for each suppression comment that silenced nothing."""
     extra: list[Located] = []
-    for u in unused(text, comments if comments is not None else comments_by_line(text), used, config.enabled,
+    for u in unused(text, comments, used, config.enabled,
                     set(KNOWN_CODES), index):
         extra.append((Finding(UNUSED_CODE, u.message, u.line, u.start + 1, u.line, u.end + 1,
                               Fix("safe", "Remove unused suppression", ""), edit=u.edit), None))
