@@ -136,11 +136,11 @@ def comments_by_line(text: str) -> dict[int, str]:
     return out
 
 
-def comments_asked(text: str, index: LineIndex, calls: Iterable[ast.Call]) -> dict[int, str]:
+def comments_asked(text: str, index: LineIndex, calls: Iterable[ast.Call], unused: bool) -> dict[int, str]:
     """`comments_by_line(text)` as far as anyone asks: the rules ask for the lines from above each of `calls`
-    to its end, TRN100 for the comments that hold a directive. When none of those lines holds a `#` and
-    the text holds no directive, every answer is "no comment", and the file is not tokenized."""
-    if text.count("\r") != text.count("\r\n") or IGNORE.search(text) or NOQA.search(text):
+    to its end, TRN100 (when `unused` runs) for the comments that hold a directive. When none of those
+    lines holds a `#` and the text holds no directive, every answer is "no comment": no tokenizing."""
+    if text.count("\r") != text.count("\r\n") or unused and (IGNORE.search(text) or NOQA.search(text)):
         return comments_by_line(text)  # (a lone CR ends a line for `ast` but not for the tokenizer's lines)
     starts = index.starts
     for call in calls:
@@ -181,7 +181,7 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
     for site in sites:
         violations = rules.check(site, source)
         if violations and not loaded:  # the comments are read once a call has a finding (most files have none)
-            source.comments.update(comments_asked(text, index, (s.call for s in sites)))
+            source.comments.update(comments_asked(text, index, (s.call for s in sites), config.enabled(UNUSED_CODE)))
             loaded = True
             violations = rules.check(site, source)
         reported = select(site, violations, config, source.comments.get(site.call.lineno, ""), used)
@@ -190,7 +190,7 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
         found += [(_finding(rule.code, violation, site.call, index), site) for rule, violation in reported]
     if config.enabled(UNUSED_CODE):
         found = _with_unused(text, found, used, config, index,
-                             source.comments if loaded else comments_asked(text, index, []))
+                             source.comments if loaded else comments_asked(text, index, [], True))
     return found, skipped, index, tree
 
 
