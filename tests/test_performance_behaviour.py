@@ -382,3 +382,26 @@ def test_comments_are_tokenized_only_when_an_answer_may_differ(text, tokenized, 
         tokenized = False
     assert got == (comments_by_line(text) if tokenized else {})
     assert tokenized or "noqa" in text or comments_by_line(text) != {}  # a gate that skipped real comments
+
+
+def test_imported_modules_are_analysed_again_by_the_pool_that_built_their_index(tmp_path):
+    """The second round (the modules the analysed files import) runs in the pool's workers, which have
+    already built the project's import index: this process builds none."""
+    from trainfix import loader
+    from trainfix.outcome import WriteBack
+    from trainfix.runner import POOL_MIN_FILES, run_files
+
+    proj = _tree(tmp_path, copies=POOL_MIN_FILES // len(PLAIN_CASES) + 1) / "proj"
+    proj.mkdir()
+    (proj / "setup.cfg").write_text("")
+    (proj / "losses.py").write_text("def forward(model, x):\n    return model(x)\n")
+    (proj / "train.py").write_text(
+        "import tensorflow as tf\nfrom losses import forward\n\nmodel = tf.keras.Sequential([])\n\n\n"
+        "def train(x):\n    with tf.GradientTape() as tape:\n        y = forward(model, x)\n"
+        "    return tape.gradient(y, model.trainable_variables)\n")
+    files = sorted(p for p in tmp_path.rglob("*.py"))
+    loader.forget()
+    outcomes = run_files(((p, str(p), Config()) for p in files), write_back=WriteBack.CHECK, jobs=2)
+    again = outcomes[files.index(proj / "losses.py")]
+    assert again.imported and again.findings
+    assert loader._INDEXES == {}

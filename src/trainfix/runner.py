@@ -253,20 +253,22 @@ def _read(path: StrPath, shown: str, config: Config, write_back: WriteBack,
 
 
 def _imported_modules(outcomes: list[FileOutcome], done: list[tuple[StrPath, Config]],
-                      write_back: WriteBack) -> None:
+                      write_back: WriteBack, workers: _Workers) -> None:
     """Analyse again, without the prefilter, the files of the run that the analysed files import: a
     helper in `losses.py` may run in `train.py`'s tape (its findings are found from `losses.py`)."""
     imported = {dep.path for outcome in outcomes for dep in outcome.dependencies if dep.imported}
     if not imported:
         return
+    tasks = []
     for i, ((path, config), outcome) in enumerate(zip(done, outcomes)):
         if outcome.error or outcome.findings or outcome.imported or not str(path).endswith(".py") or \
                 os.path.abspath(path) not in imported:
             continue
         got = read_file(path, outcome.path)
-        if isinstance(got, FileOutcome):
-            continue
-        outcomes[i] = process_read(Task(path, outcome.path, got, config, write_back, imported=True))
+        if not isinstance(got, FileOutcome):
+            tasks.append((i, Task(path, outcome.path, got, config, write_back, imported=True)))
+    for i, again in workers.again(tasks):
+        outcomes[i] = again
         outcomes[i].imported = True
 
 
@@ -310,6 +312,14 @@ class _Workers:
             yield i, process_read(task)
         for i, future in self.futures.items():
             yield i, future.result()
+
+    def again(self, tasks: list[tuple[int, Task]]) -> Iterable[tuple[int, FileOutcome]]:
+        """A second round, in the pool when there is one: its workers have built the import indexes
+        of the projects they met, which this process would otherwise build again."""
+        if self.pool is None:
+            return [(i, process_read(task)) for i, task in tasks]
+        pool = self.pool
+        return [(i, future.result()) for i, future in [(i, pool.submit(process_read, task)) for i, task in tasks]]
 
     def close(self) -> None:
         if self.pool is not None:
@@ -358,9 +368,9 @@ def run_files(items: Iterable[tuple[StrPath, str, Config]], *, write_back: Write
         for i, outcome in workers.results():
             outcomes[i] = outcome
             advance()
+        _imported_modules(outcomes, done, write_back, workers)
     finally:
         workers.close()
-    _imported_modules(outcomes, done, write_back)
     if cache is not None:
         _remember(cache, done, outcomes)
     return outcomes
