@@ -405,3 +405,26 @@ def test_imported_modules_are_analysed_again_by_the_pool_that_built_their_index(
     again = outcomes[files.index(proj / "losses.py")]
     assert again.imported and again.findings
     assert loader._INDEXES == {}
+
+
+PLAIN_CELLS = ["x = a != b\n", "y = '%d' % n\r\nz = [1,\n     2]\n", "def f():\n    return 1 % 2\n", ""]
+IPYTHON_CELLS = ["!ls\n", "x = !ls\n", "x = %timeit f()\n", "obj?\n", "%%time\nx = 1\n", "/f 1\n", "f(1,\n  ,g)\n",
+                 "  ;f a\n", "s = 'why?'\n", "if x:\r    %ls\n"]
+
+
+@pytest.mark.parametrize("text", PLAIN_CELLS + IPYTHON_CELLS)
+def test_a_plain_cell_is_not_scanned_and_masks_as_the_scan_would(text):
+    """`plain` lets a cell skip the character scan only when the scan would mask nothing."""
+    import itertools
+
+    from trainfix.notebook.ipython import _Masker, mask_cell, plain, split_lines
+
+    lines = split_lines(text)
+    assert plain(text, lines) == (text in PLAIN_CELLS)
+    scanned = _Masker(lines, "t", itertools.count(1))
+    k = 0
+    while k < len(lines) and not text.startswith("%%"):
+        k = scanned.statement(k)
+    masked = mask_cell(text, "t", itertools.count(1))
+    if plain(text, lines):
+        assert masked is not None and masked.lines == scanned.masked.lines == lines and not masked.placeholders

@@ -23,6 +23,7 @@ _CELL_MAGIC_RE = re.compile(r"%%(\S*)")
 # IPython's escape characters at the start of a logical line.
 _ESCAPES = frozenset("!%?/,;")
 _MAGIC_RHS_RE = re.compile(r"!|%[A-Za-z_%]")
+_MAGIC_ASSIGN_RE = re.compile(r"=\s*(?:!|%[A-Za-z_%])")  # anywhere `x = !cmd` / `x = %magic` could be
 # characters that make a following `=` part of an operator (`<=`, `+=`, `:=`, ...)
 _OPERATOR_CHARS = "=!<>:+-*/%&|^@"
 
@@ -170,10 +171,19 @@ class _Masker:
         return j, first, scan
 
 
+def plain(text: str, lines: list[str]) -> bool:
+    """Whether nothing in the cell can be masked, without scanning its logical lines character by
+    character: no line starts with an escape (nor a cell magic), no `?` anywhere, no `= !` / `= %x`."""
+    return "?" not in text and not _MAGIC_ASSIGN_RE.search(text) and \
+        not any(line.lstrip()[:1] in _ESCAPES for line in lines)
+
+
 def mask_cell(text: str, tag: str, ids: Iterator[int]) -> Masked | None:
     """Mask the IPython syntax of one code cell; None if the cell isn't Python
     (a cell magic such as ``%%bash``). `ids` numbers the placeholders."""
     lines = split_lines(text)
+    if plain(text, lines):
+        return Masked(lines)
     masker = _Masker(lines, tag, ids)
     k = 0
     first = next((j for j, ln in enumerate(lines) if ln.strip()), None)
