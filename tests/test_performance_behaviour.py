@@ -428,3 +428,21 @@ def test_a_plain_cell_is_not_scanned_and_masks_as_the_scan_would(text):
     masked = mask_cell(text, "t", itertools.count(1))
     if plain(text, lines):
         assert masked is not None and masked.lines == scanned.masked.lines == lines and not masked.placeholders
+
+
+GITIGNORE = ["*.pyc", "build/", "/dist", "!keep.pyc", "docs/**/gen_*.py", "# comment", "", "a?c.py", "[0-9]*.py",
+             "**/tmp", "\\#odd.py", "x/**"]
+PATHS = ["m.py", "m.pyc", "keep.pyc", "sub/keep.pyc", "build/", "src/build/", "build/m.py", "dist/", "src/dist/",
+         "docs/a/b/gen_x.py", "docs/gen_x.py", "abc.py", "ac.py", "9lives.py", "tmp/", "a/tmp/", "#odd.py",
+         "x/y/z.py", "xx/y.py", "src/m.py"]
+
+
+def test_a_gitignore_behind_one_search_decides_as_pathspec():
+    """The walk asks pathspec only about paths one search over all the patterns may match: same answers."""
+    from trainfix.files import _Gated, _spec
+
+    spec = _spec(GITIGNORE)
+    gated = _Gated(spec)
+    assert gated.any is not None
+    assert [gated.match_file(p) for p in PATHS] == [spec.match_file(p) for p in PATHS]
+    assert any(gated.match_file(p) for p in PATHS) and not all(gated.match_file(p) for p in PATHS)

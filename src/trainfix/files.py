@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -143,6 +144,30 @@ def _spec(lines: Iterable[str]) -> Spec:
     return pathspec.PathSpec.from_lines(style, lines)
 
 
+class _Gated:
+    """A .gitignore's patterns behind one search for any of them: most paths match none, and pathspec
+    would try each pattern in turn to tell. Only a path some pattern may match asks pathspec."""
+
+    def __init__(self, spec: Spec):
+        from pathspec.util import normalize_file
+
+        self.spec = spec
+        self.normalize = normalize_file
+        active = [p for p in spec.patterns if p.include is not None]
+        regexes = [getattr(p, "regex", None) for p in active]
+        self.any: re.Pattern[str] | None = None
+        if all(isinstance(r, re.Pattern) and isinstance(r.pattern, str) and r.flags == re.UNICODE for r in regexes):
+            try:  # a pattern matches a path only where this search finds one of them (a superset of each match)
+                self.any = re.compile("|".join(f"(?:{r.pattern})" for r in regexes if r is not None) or "(?!)")
+            except re.error:  # (a group name in two patterns): every path asks pathspec
+                self.any = None
+
+    def match_file(self, file: str) -> bool:
+        if self.any is not None and self.any.search(self.normalize(file)) is None:
+            return False
+        return self.spec.match_file(file)
+
+
 class _Unignoring:
     """A .gitignore above a folder named on the command line, less the patterns that ignore
     that folder (or a folder between them): git never descends into an ignored folder, but
@@ -279,7 +304,7 @@ class Discovery:
             return
         spec = self._gitignore(path)
         if spec is not None:
-            chain = chain + [(path, spec)]
+            chain = chain + [(path, _Gated(spec))]
         for entry in entries:
             name = entry.name
             child = path + os.sep + name
