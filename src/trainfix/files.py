@@ -149,7 +149,7 @@ class _Gated:
     would try each pattern in turn to tell. Only a path some pattern may match asks pathspec."""
 
     def __init__(self, spec: Spec):
-        from pathspec.util import normalize_file
+        from pathspec.util import normalize_file  # lazy like `_spec`: only a tree with patterns imports pathspec
 
         self.spec = spec
         self.normalize = normalize_file
