@@ -21,7 +21,7 @@ from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
 from .findings import Finding, Fix
 from .rules import KNOWN_CODES, Rule, Source, Violation
-from .suppressions import IGNORE, NOQA, UNUSED_CODE, unused
+from .suppressions import IGNORE, NOQA, UNUSED_CODE, suppressed, unused
 from .transform import Edit, LineIndex, apply_edits, training_edit
 
 SKIP_FILE = re.compile(r"#\s*trainfix:\s*skip-file\b")
@@ -148,16 +148,6 @@ def comments_asked(text: str, index: LineIndex, calls: Iterable[ast.Call], unuse
         if "#" in text[starts[max(first, 1) - 1]:starts[last] if last < len(starts) else len(text)]:
             return comments_by_line(text)
     return {}
-
-
-def suppressed(code: str, comment: str) -> bool:
-    for pattern in (IGNORE, NOQA):
-        m = pattern.search(comment)
-        if m:
-            codes = m.group("codes")
-            if codes is None or code in re.split(r"[\s,]+", codes.strip()):
-                return True
-    return False
 
 
 def _char_col(index: LineIndex, line: int, col: int) -> int:

@@ -38,6 +38,11 @@ def directives(comment: str) -> list[Directive]:
     return sorted(out, key=lambda d: d.start)
 
 
+def suppressed(code: str, comment: str) -> bool:
+    """Whether a directive in the comment silences `code` (a directive without codes silences all)."""
+    return any(d.codes is None or code in d.codes for d in directives(comment))
+
+
 def _render(d: Directive, codes: list[str]) -> str:
     return f"# trainfix: ignore[{', '.join(codes)}]" if d.kind == "ignore" else f"# noqa: {', '.join(codes)}"
 
