@@ -7,6 +7,7 @@ import os
 import re
 import tokenize
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeAlias
@@ -63,15 +64,12 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
     A file the running user may not write (`os.access(path, os.W_OK)`: its mode bits, or
     root's override) is refused, not replaced; a writable one keeps its mode bits, 0444 included.
     """
-    import tempfile
-
     path = Path(os.path.realpath(path))
     st = path.stat()
     if not os.access(path, os.W_OK):
         raise SourceError("file is read-only; not written")
     _remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
+    with _temp_beside(path.parent, f".{path.name}.{os.getpid()}.") as (fd, tmp):
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -85,6 +83,16 @@ def write_atomic(path: Path, data: bytes, expected_digest: str | None = None) ->
         if expected_digest is not None and hashlib.sha256(path.read_bytes()).hexdigest() != expected_digest:
             raise SourceError("file changed on disk while trainfix was running; not written")
         os.replace(tmp, path)
+
+
+@contextmanager
+def _temp_beside(folder: Path, prefix: str) -> Iterator[tuple[int, str]]:
+    """A temp file in `folder` (so os.replace is atomic), removed if anything fails before the replace."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
+    try:
+        yield fd, tmp
     except BaseException:
         try:
             os.unlink(tmp)
@@ -332,18 +340,9 @@ class Discovery:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """A report file (`--output-file`): temp file in the same folder + os.replace, so a reader never sees half."""
-    import tempfile
-
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
-    try:
+    with _temp_beside(folder, f".{path.name}.") as (fd, tmp):
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
