@@ -19,6 +19,7 @@ from .analysis.sites import CallSite
 from .config import Config
 from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
+from .regions import PRUNE_CHARS, pruned
 from .findings import Finding, Fix
 from .rules import KNOWN_CODES, Rule, Source, Violation
 from .suppressions import IGNORE, NOQA, UNUSED_CODE, suppressed, unused
@@ -161,8 +162,9 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
     if skip_file(text) or not (imported or may_have_findings(text, config)):
         return [], [], None, None
     index = LineIndex(text)
-    tree = tree or parse(text)
-    sites = analyze(tree, text, config, index, project, module_key)
+    cut = None if tree is not None or imported else _cut(text, config, project, module_key)
+    tree = tree or parse(cut or text)
+    sites = analyze(tree, text, config, index, project, module_key, whole=cut is None)
     source = Source({})
     found: list[Located] = []
     skipped: list[CallSite] = []
@@ -181,7 +183,16 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
     if config.enabled(UNUSED_CODE):
         found = _with_unused(text, found, used, config, index,
                              source.comments if loaded else comments_asked(text, index, [], True))
-    return found, skipped, index, tree
+    return found, skipped, index, tree if cut is None else None  # (verify compares whole trees)
+
+
+def _cut(text: str, config: Config, project: Project | None, module_key: str | None) -> str | None:
+    """The text with what its analysis can't need blanked out (see `regions`), for a big module that no
+    other file of its project imports (another module's analysis would ask about the whole of it)."""
+    if len(text) < PRUNE_CHARS or project is not None and module_key is not None and \
+            not project.unimported(module_key):
+        return None
+    return pruned(text, config.step_names)
 
 
 def select(site: CallSite, violations: list[tuple[Rule, Violation]], config: Config, comment: str,

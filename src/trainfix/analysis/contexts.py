@@ -61,12 +61,17 @@ class Analyzer:
 
     @classmethod
     def for_file(cls, module: ast.Module, config: Config, source: str, index: LineIndex | None = None,
-                 project: Project | None = None, module_key: str | None = None) -> Analyzer:
-        """The analysed file; registered with the project index, whose other modules may import it."""
+                 project: Project | None = None, module_key: str | None = None, whole: bool = True) -> Analyzer:
+        """The analysed file; registered with the project index, whose other modules may import it.
+        `whole`: `module` holds every statement of `source` (else the index parses `source` itself when
+        another module asks about this one: it may name what this analysis did not parse)."""
         tree = ScopeTree(module)
         evidence = Evidence(tree, config.model_factories, project, module_key)
         if project is not None and module_key is not None:
-            project.register(module_key, tree, evidence, source)
+            if whole:
+                project.register(module_key, tree, evidence, source)
+            else:
+                project.register_text(module_key, source)
         return cls(tree, evidence, config, source, index, project)
 
     def of_module(self, module: Module) -> Analyzer:
@@ -215,9 +220,9 @@ class Analyzer:
 
 
 def analyze(module: ast.Module, source: str, config: Config, index: LineIndex | None = None,
-            project: Project | None = None, module_key: str | None = None) -> list[CallSite]:
-    """Every call met in a training/eval context, in source order."""
-    analyzer = Analyzer.for_file(module, config, source, index, project, module_key)
+            project: Project | None = None, module_key: str | None = None, whole: bool = True) -> list[CallSite]:
+    """Every call met in a training/eval context, in source order (`whole`: see `Analyzer.for_file`)."""
+    analyzer = Analyzer.for_file(module, config, source, index, project, module_key, whole)
     try:
         return analyzer.run()
     finally:

@@ -57,6 +57,7 @@ class Project:
         self.loader = loader
         self.factories = factories
         self._modules: dict[str, Module | None] = {}
+        self._texts: dict[str, str] = {}  # the analysed file's text, when its analysis parsed part of it
         self._analyzers: dict[str, object] = {}  # what `analyzer`'s `make` returned, by module key
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
@@ -138,6 +139,14 @@ class Project:
         """The module being analysed, as analysed (its text may not be on disk: stdin, an editor buffer)."""
         self._modules[key] = Module(key, tree, evidence, source)
 
+    def unimported(self, key: str) -> bool:
+        """No other file of the project imports module `key`: no other module's analysis asks about it."""
+        return self.loader.importers(key) == []
+
+    def register_text(self, key: str, source: str) -> None:
+        """The module being analysed, whose analysis left parts of it unparsed: parsed whole if asked about."""
+        self._texts[key] = source
+
     def analyzer(self, key: str, make: Callable[[Module], T]) -> T | None:
         """Another module's contexts, analysed by `make` once per run (to see which of this module's
         helpers its steps call); None when it can't be read. The contexts pass hands `make` in, so the
@@ -156,10 +165,12 @@ class Project:
         return self._modules[key]
 
     def _load(self, key: str) -> Module | None:
-        text = self.loader.source(key)
+        text = self._texts.get(key)
         if text is None:
-            return None
-        self.read.add(key)
+            text = self.loader.source(key)
+            if text is None:
+                return None
+            self.read.add(key)
         tree = _parse(key, text)
         if tree is None:
             return None
