@@ -244,6 +244,8 @@ class _Words:
         # (where a target list spread over lines may end: a unit holding one may store to any attribute)
         self.spread = _starts(_SPREAD, text)
         self.list_lines, self.list_ends = (_starts(p, text) for p in _SPREAD_LIST)
+        stores = sorted(_stores(text))
+        self.store_at, self.store_names = [at for at, _ in stores], [name for _, name in stores]
 
     def read(self, u: _Unit) -> None:
         text = self.text
@@ -263,7 +265,8 @@ class _Words:
         u.names = set(names) if u.kind == "other" and len(u.heads) < 2 else \
             {m.group(1) for m in (_NAMES.match(text, h) for h in u.heads) if m}
         spread = _within(self.spread, u) or _within(self.list_lines, u) and _within(self.list_ends, u)
-        u.stores = set(_ATTR.findall(text, u.start, u.end)) if spread else _stores(text, u.start, u.end)
+        u.stores = set(_ATTR.findall(text, u.start, u.end)) if spread else set(
+            self.store_names[bisect.bisect_left(self.store_at, u.start):bisect.bisect_left(self.store_at, u.end)])
 
     def needed(self, u: _Unit) -> bool:
         """Needed whatever else is kept: it may hold a context or a module-wide fact."""
@@ -331,12 +334,12 @@ def _decide(text: str, units: list[_Unit], words: _Words) -> None:
                 changed = True
 
 
-def _stores(text: str, start: int, end: int) -> set[str]:
-    """The attributes a unit may store to (a superset)."""
-    out = set(_STORE.findall(text, start, end))
+def _stores(text: str) -> list[tuple[int, str]]:
+    """Where the text may store to an attribute, and its name (a superset)."""
+    out = [(m.start(1), m.group(1)) for m in _STORE.finditer(text)]
     for targets in _TARGETS:
-        for m in targets.finditer(text, max(start - 1, 0), end):  # (from the newline before the first line)
-            out.update(_ATTR.findall(m.group()))
+        for m in targets.finditer(text):
+            out += [(a.start(1), a.group(1)) for a in _ATTR.finditer(text, m.start(), m.end())]
     return out
 
 
