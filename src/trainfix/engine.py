@@ -189,10 +189,11 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
 def _cut(text: str, config: Config, project: Project | None, module_key: str | None) -> str | None:
     """The text with what its analysis can't need blanked out (see `regions`), for a big module that no
     other file of its project imports (another module's analysis would ask about the whole of it)."""
-    if len(text) < PRUNE_CHARS or project is not None and module_key is not None and \
-            not project.unimported(module_key):
+    if len(text) < PRUNE_CHARS:
         return None
-    return pruned(text, config.step_names)
+    if project is None or module_key is None:
+        return pruned(text, config.step_names)
+    return pruned(text, config.step_names, lambda: project.unimported(module_key))  # (the index costs: asked last)
 
 
 def select(site: CallSite, violations: list[tuple[Rule, Violation]], config: Config, comment: str,

@@ -31,6 +31,7 @@ import re
 import symtable
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .analysis.keras_names import FOREIGN_FRAMEWORKS
@@ -84,8 +85,9 @@ class _Unit:
 Span = tuple[int, int, int]  # start, end, and where the statement a decorator decorates starts
 
 
-def pruned(text: str, step_names: tuple[str, ...]) -> str | None:
-    """`text` with the units the analysis doesn't need blanked out, or None when little would go."""
+def pruned(text: str, step_names: tuple[str, ...], allowed: Callable[[], bool] = lambda: True) -> str | None:
+    """`text` with the units the analysis doesn't need blanked out, or None when little would go (or when
+    `allowed`, asked once the cut is known to be worth it, says no)."""
     if len(text) < PRUNE_CHARS or "barry_as_FLUFL" in text or text.count("\r") != text.count("\r\n"):
         return None  # (that future import changes the grammar; a lone CR ends a line for the parser, not `^`)
     units = _units(text)
@@ -93,7 +95,7 @@ def pruned(text: str, step_names: tuple[str, ...]) -> str | None:
     if _free(units, words) < len(text) * CUT_SHARE:  # what the words alone leave: at most this can go
         return None
     _decide(text, units, words)
-    if _cut_size(units) < len(text) * CUT_SHARE:
+    if _cut_size(units) < len(text) * CUT_SHARE or not allowed():
         return None
     checked = _checked(text, units)  # (parsing is the costly part: only a cut worth it is checked)
     if checked is None:
