@@ -243,11 +243,22 @@ class _Words:
         self.text = text
         self.aliases = aliases
         self.hits = _starts(trigger, text)
-        # (where a target list spread over lines may end: a unit holding one may store to any attribute)
-        self.spread = _starts(_SPREAD, text)
-        self.list_lines, self.list_ends = (_starts(p, text) for p in _SPREAD_LIST)
-        stores = sorted(_stores(text))
-        self.store_at, self.store_names = [at for at, _ in stores], [name for _, name in stores]
+        self._stores: tuple[list[int], list[str]] | None = None  # read when a decision is worth making
+        self._spread: tuple[list[int], list[int], list[int]] | None = None
+
+    def stores(self, u: _Unit) -> set[str]:
+        """The attributes a unit may store to (a superset)."""
+        if self._spread is None:
+            # (where a target list spread over lines may end: a unit holding one may store to any attribute)
+            self._spread = (_starts(_SPREAD, self.text), _starts(_SPREAD_LIST[0], self.text),
+                            _starts(_SPREAD_LIST[1], self.text))
+            found = sorted(_stores(self.text))
+            self._stores = [at for at, _ in found], [name for _, name in found]
+        spread, list_lines, list_ends = self._spread
+        if _within(spread, u) or _within(list_lines, u) and _within(list_ends, u):
+            return set(_ATTR.findall(self.text, u.start, u.end))
+        at, names = self._stores or ([], [])
+        return set(names[bisect.bisect_left(at, u.start):bisect.bisect_left(at, u.end)])
 
     def read(self, u: _Unit) -> None:
         text = self.text
@@ -266,9 +277,7 @@ class _Words:
         # a function or class nested in a statement is local to it: only what the statement binds names it
         u.names = set(names) if u.kind == "other" and len(u.heads) < 2 else \
             {m.group(1) for m in (_NAMES.match(text, h) for h in u.heads) if m}
-        spread = _within(self.spread, u) or _within(self.list_lines, u) and _within(self.list_ends, u)
-        u.stores = set(_ATTR.findall(text, u.start, u.end)) if spread else set(
-            self.store_names[bisect.bisect_left(self.store_at, u.start):bisect.bisect_left(self.store_at, u.end)])
+        u.stores = self.stores(u)
 
     def needed(self, u: _Unit) -> bool:
         """Needed whatever else is kept: it may hold a context or a module-wide fact."""
