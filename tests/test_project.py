@@ -244,3 +244,21 @@ def test_the_project_index_sits_below_the_passes_that_use_it():
     assert [(low, high) for i, low in enumerate(below) for high in below[i + 1:]
             if graph.chain_exists(importer=low, imported=high)] == []
     assert not graph.chain_exists(importer="trainfix.analysis.project", imported="trainfix.analysis.contexts")
+
+
+def test_a_file_that_never_names_a_definition_is_read_but_not_parsed(tmp_path, monkeypatch):
+    """The callers of `train_step` are found in the files that import `steps`; one that never spells
+    the name is read (it stays a dependency of the result) but not parsed."""
+    from trainfix import engine
+    from trainfix.analysis import project as index
+
+    root = project(tmp_path, {"steps.py": STEPS, "train.py": CALLS_STEPS,
+                              "other.py": "import steps\n\nprint(steps.__doc__)\n"})
+    parsed = []
+    real = index._parse
+    monkeypatch.setattr(index, "_parse", lambda key, text: parsed.append(key) or real(key, text))
+    index._PARSED.clear()
+    result = engine.fix_source((root / "steps.py").read_text(), path=root / "steps.py")
+    assert [(f.code, f.line) for f in result.findings] == [("TRN001", 6)]
+    assert str(root / "train.py") in parsed and str(root / "other.py") not in parsed
+    assert str(root / "other.py") in result.dependencies

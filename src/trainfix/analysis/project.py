@@ -58,6 +58,7 @@ class Project:
         self.factories = factories
         self._modules: dict[str, Module | None] = {}
         self._texts: dict[str, str] = {}  # the analysed file's text, when its analysis parsed part of it
+        self._read: dict[str, str | None] = {}  # texts read to see whether they name something, not yet parsed
         self._analyzers: dict[str, object] = {}  # what `analyzer`'s `make` returned, by module key
         self._symbols: dict[tuple[str, str], Symbol | None] = {}
         self.read: set[str] = set()  # keys of every module read (the dependencies of a result)
@@ -101,6 +102,11 @@ class Project:
                 continue
             if not other.endswith(".py"):
                 return None  # a notebook that imports the module may use the name in ways not read here
+            text = self._text(other)
+            if text is None:
+                return None
+            if name not in text or also is not None and also not in text:
+                continue  # a use spells the name: no need to parse a file that never does
             module = self.module(other)
             if module is None:
                 return None
@@ -164,13 +170,23 @@ class Project:
             self._modules[key] = self._load(key)
         return self._modules[key]
 
+    def _text(self, key: str) -> str | None:
+        """A module's text, read once per run (and a dependency of the result: it decides what it names)."""
+        module = self._modules.get(key)
+        if module is not None:
+            return module.source
+        if key in self._texts:
+            return self._texts[key]
+        if key not in self._read:
+            self._read[key] = self.loader.source(key)
+            if self._read[key] is not None:
+                self.read.add(key)
+        return self._read[key]
+
     def _load(self, key: str) -> Module | None:
-        text = self._texts.get(key)
+        text = self._text(key)
         if text is None:
-            text = self.loader.source(key)
-            if text is None:
-                return None
-            self.read.add(key)
+            return None
         tree = _parse(key, text)
         if tree is None:
             return None
