@@ -446,3 +446,45 @@ def test_a_gitignore_behind_one_search_decides_as_pathspec():
     assert gated.any is not None
     assert [gated.match_file(p) for p in PATHS] == [spec.match_file(p) for p in PATHS]
     assert any(gated.match_file(p) for p in PATHS) and not all(gated.match_file(p) for p in PATHS)
+
+
+# pathspec's regexes for these; the last ones are hand-made: a top-level `|` after the shared start
+# (a second, unanchored pattern) and a quantifier first must not be factored as `^(?:.+/)?(?:...)`
+ANY_OF_EXTRA = [r"^(?:.+/)?a\.py|b", r"^(?:.+/)?+c", r"^(?:.+/)?[]|]d", r"^(?:.+/)?(e|f)\.py"]
+ANY_OF_PATHS = PATHS + ["xb", "x/b/", "a.py", "q/a.py", "c", "y/c", "]d", "z/|d", "e.py", "w/f.py", "g.py"]
+
+
+def test_the_search_for_any_pattern_finds_what_one_of_them_finds():
+    """The `^(?:.+/)?` start pathspec gives most patterns is shared by them in one alternation; that
+    search must find exactly the paths one of the patterns finds, also for regexes it can't factor."""
+    import re
+
+    from trainfix.files import _ANYWHERE, _spec, any_of
+
+    regexes = [p.regex.pattern for p in _spec(GITIGNORE).patterns if p.include is not None] + ANY_OF_EXTRA
+    for chosen in [regexes, regexes[:1], ANY_OF_EXTRA, regexes[-len(ANY_OF_EXTRA) - 3:]]:
+        search = re.compile(any_of(chosen))
+        for path in ANY_OF_PATHS:
+            assert (search.search(path) is not None) == any(re.search(r, path) for r in chosen), (chosen, path)
+    assert any_of(regexes).startswith(_ANYWHERE) and any_of(regexes).count(_ANYWHERE) < len(regexes)
+    assert re.compile(any_of([])).search("a") is None
+
+
+def test_a_gitignore_is_found_in_the_listing_as_isfile_finds_it(tmp_path):
+    """The walk tells whether a folder holds a .gitignore from its listing, as `os.path.isfile` would."""
+    from trainfix.files import _NAME, _listed_file
+
+    (tmp_path / "file").mkdir()
+    (tmp_path / "file" / ".gitignore").write_text("x\n")
+    (tmp_path / "folder" / ".gitignore").mkdir(parents=True)
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / ".gitignore").symlink_to(tmp_path / "file" / ".gitignore")
+    (tmp_path / "dangling").mkdir()
+    (tmp_path / "dangling" / ".gitignore").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / ".gitignorf").write_text("x\n")
+    (tmp_path / "none" / "a.py").write_text("")
+    for folder in ["file", "folder", "link", "dangling", "none"]:
+        listing = sorted(os.scandir(tmp_path / folder), key=_NAME)
+        assert _listed_file(listing, ".gitignore") == os.path.isfile(tmp_path / folder / ".gitignore"), folder
+    assert _listed_file(sorted(os.scandir(tmp_path / "file"), key=_NAME), ".gitignore")

@@ -1,8 +1,11 @@
 """File discovery (.gitignore, excludes), decoding, and atomic writes."""
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import io
+import operator
 import os
 import re
 import tokenize
@@ -141,7 +144,7 @@ class Matcher(Protocol):
     def match_file(self, file: str) -> bool: ...
 
 
-Chain: TypeAlias = "list[tuple[str, Matcher]]"  # (folder, its .gitignore), outermost first
+Chain: TypeAlias = "list[tuple[str, Matcher]]"  # (folder and a separator, its .gitignore), outermost first
 
 
 def _spec(lines: Iterable[str]) -> Spec:
@@ -152,26 +155,51 @@ def _spec(lines: Iterable[str]) -> Spec:
     return pathspec.PathSpec.from_lines(style, lines)
 
 
+# pathspec's start of a pattern that may match below any folder (`*.pyc`, `build/`, `**/tmp`)
+_ANYWHERE = "^(?:.+/)?"
+# What may follow it to be factored out of the alternation: escapes, classes, plain characters and pathspec's own
+# endings, never a `|` outside a group, and no quantifier first (it would apply to the prefix).
+_SEQUENCE = re.compile(r"(?![*+?{])(?:\\.|\[(?:\\.|[^\]\\])*\]|[^|()\[\]\\]|\(\?:/\|\$\)|\(\?:/\.[*+]\)\?)*")
+
+
+def any_of(regexes: list[str]) -> str:
+    """One regex that matches where one of `regexes` (each anchored with `^`) would: those that start
+    `^(?:.+/)?` share that prefix, so the engine tries each folder boundary once, not once per pattern
+    (P(A|B) matches what PA|PB does)."""
+    rests = [r[len(_ANYWHERE):] for r in regexes if r.startswith(_ANYWHERE) and _SEQUENCE.fullmatch(r, len(_ANYWHERE))]
+    others = [f"(?:{r})" for r in regexes if not (r.startswith(_ANYWHERE) and _SEQUENCE.fullmatch(r, len(_ANYWHERE)))]
+    shared = [f"{_ANYWHERE}(?:{'|'.join(rests)})"] if rests else []
+    return "|".join(shared + others) or "(?!)"
+
+
 class _Gated:
     """A .gitignore's patterns behind one search for any of them: most paths match none, and pathspec
-    would try each pattern in turn to tell. Only a path some pattern may match asks pathspec."""
+    would try each pattern in turn to tell. Only a path some pattern may match asks pathspec.
+    The search is compiled on first use: a folder whose .gitignore no path below meets costs nothing."""
 
     def __init__(self, spec: Spec):
-        from pathspec.util import normalize_file  # lazy like `_spec`: only a tree with patterns imports pathspec
+        from pathspec.util import NORMALIZE_PATH_SEPS, normalize_file  # lazy like `_spec`
 
         self.spec = spec
         self.normalize = normalize_file
-        active = [p for p in spec.patterns if p.include is not None]
-        regexes = [getattr(p, "regex", None) for p in active]
-        self.any: re.Pattern[str] | None = None
-        if all(isinstance(r, re.Pattern) and isinstance(r.pattern, str) and r.flags == re.UNICODE for r in regexes):
-            try:  # a pattern matches a path only where this search finds one of them (a superset of each match)
-                self.any = re.compile("|".join(f"(?:{r.pattern})" for r in regexes if r is not None) or "(?!)")
-            except re.error:  # (a group name in two patterns): every path asks pathspec
-                self.any = None
+        self.seps = bool(NORMALIZE_PATH_SEPS)  # none on POSIX: only a leading `/` or `./` is dropped
+
+    @functools.cached_property
+    def any(self) -> re.Pattern[str] | None:
+        """The search for any pattern, or None when pathspec must be asked about every path."""
+        regexes = [getattr(p, "regex", None) for p in self.spec.patterns if p.include is not None]
+        if not all(isinstance(r, re.Pattern) and isinstance(r.pattern, str) and r.flags == re.UNICODE
+                   for r in regexes):
+            return None
+        try:  # a pattern matches a path only where this search finds one of them (a superset of each match)
+            return re.compile(any_of([r.pattern for r in regexes if r is not None]))
+        except re.error:  # (a group name in two patterns): every path asks pathspec
+            return None
 
     def match_file(self, file: str) -> bool:
-        if self.any is not None and self.any.search(self.normalize(file)) is None:
+        search = self.any
+        if search is not None and search.search(self.normalize(file) if self.seps or file.startswith(("/", "./"))
+                                                else file) is None:
             return False
         return self.spec.match_file(file)
 
@@ -213,12 +241,13 @@ class Discovery:
         self._ignores: dict[str, Spec | None] = {}
         self.errors: list[str] = []  # folders that could not be listed
 
-    def _gitignore(self, folder: Path | str) -> Spec | None:
+    def _gitignore(self, folder: Path | str, entries: list[os.DirEntry[str]] | None = None) -> Spec | None:
+        """The folder's .gitignore; `entries`, the folder's listing sorted by name, saves a stat when given."""
         folder = str(folder)
         if folder not in self._ignores:
             spec = None
             gi = os.path.join(folder, ".gitignore")
-            if self.respect_gitignore and os.path.isfile(gi):
+            if self.respect_gitignore and (os.path.isfile(gi) if entries is None else _listed_file(entries, ".gitignore")):
                 try:
                     with open(gi, encoding="utf-8", errors="replace") as handle:
                         spec = _spec(handle.read().splitlines())
@@ -236,8 +265,8 @@ class Discovery:
             rel = real[len(base) + 1:] if real.startswith(base + os.sep) else name
             if self.user_exclude.match_file(rel + suffix) or self.user_exclude.match_file(name + suffix):
                 return True
-        for folder, spec in chain:
-            if real.startswith(folder + os.sep) and spec.match_file(real[len(folder) + 1:] + suffix):
+        for below, spec in chain:
+            if real.startswith(below) and spec.match_file(real[len(below):] + suffix):
                 return True
         return False
 
@@ -292,7 +321,8 @@ class Discovery:
         top = str(Path(root).absolute())
         # a folder named on the command line is walked even if a .gitignore above it lists it:
         # that .gitignore's other patterns still apply to the files below
-        chain = [(folder, _Unignoring.of(spec, folder, top)) for folder, spec in self._ancestor_chain(Path(top))]
+        chain = [(folder + os.sep, _Unignoring.of(spec, folder, top))
+                 for folder, spec in self._ancestor_chain(Path(top))]
         shown = str(root) if shown_root is None else shown_root
         try:
             st = os.stat(top)
@@ -306,20 +336,20 @@ class Discovery:
               files: set[str]) -> Iterator[tuple[str, str]]:
         """`real` is `path` with its symlinks resolved: the identity of the files under it."""
         try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            entries = sorted(os.scandir(path), key=_NAME)
         except OSError as exc:
             self.errors.append(f"{prefix.rstrip('/') or '.'}: error: cannot list folder: {exc.strerror or exc}")
             return
-        spec = self._gitignore(path)
+        spec = self._gitignore(path, entries)
         if spec is not None:
-            chain = chain + [(path, _Gated(spec))]
+            chain = chain + [(path + os.sep, _Gated(spec))]
         for entry in entries:
             name = entry.name
-            child = path + os.sep + name
             try:
                 is_dir = entry.is_dir()
                 if not is_dir and not name.endswith(SUFFIXES):
                     continue
+                child = path + os.sep + name
                 if self._matches(child, name, is_dir, top, chain):
                     continue
                 linked = entry.is_symlink()
@@ -336,6 +366,18 @@ class Discovery:
                         yield child, prefix + name
             except OSError:
                 continue
+
+
+_NAME = operator.attrgetter("name")
+
+
+def _listed_file(entries: list[os.DirEntry[str]], name: str) -> bool:
+    """`os.path.isfile` of a name in a listing sorted by name, without looking the path up again."""
+    i = bisect.bisect_left(entries, name, key=_NAME)
+    try:
+        return i < len(entries) and entries[i].name == name and entries[i].is_file()
+    except OSError:
+        return False
 
 
 def write_text_atomic(path: Path, text: str) -> None:
