@@ -151,3 +151,20 @@ def test_cached_findings_still_show_their_source_line(tmp_path, run_trainfix):
     first = run_trainfix("check", "--output-format", "full", "--cache", ".", cwd=tmp_path)
     second = run_trainfix("check", "--output-format", "full", "--cache", ".", cwd=tmp_path)  # findings served by the cache
     assert first.stdout == second.stdout and b"10 |         loss" in second.stdout
+
+
+def test_one_cache_asked_about_several_configurations_keys_each_by_its_own(tmp_path):
+    """The cache hashes a configuration once and reuses the key while the next file has the same one:
+    a file of another configuration in between must get its own key."""
+    f = tmp_path / "train.py"
+    f.write_text(FIXED)
+    st = f.stat()
+    stamp = Stamp(st.st_size, st.st_mtime_ns, "digest")
+    cache = Cache(tmp_path)
+    cache.mark_clean(f, Config(), stamp)
+    other = Config(train_functions=("fit_batch",))
+    assert cache.get(f, "train.py", Config()) is not None
+    assert cache.get(f, "train.py", other) is None
+    assert cache.get(f, "train.py", Config()) is not None
+    cache.mark_clean(f, other, stamp)
+    assert cache.get(f, "train.py", other) is not None

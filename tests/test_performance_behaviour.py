@@ -488,3 +488,19 @@ def test_a_gitignore_is_found_in_the_listing_as_isfile_finds_it(tmp_path):
         listing = sorted(os.scandir(tmp_path / folder), key=_NAME)
         assert _listed_file(listing, ".gitignore") == os.path.isfile(tmp_path / folder / ".gitignore"), folder
     assert _listed_file(sorted(os.scandir(tmp_path / "file"), key=_NAME), ".gitignore")
+
+
+def test_every_file_of_a_folder_with_an_unreadable_configuration_reports_it(tmp_path, run_trainfix):
+    """A file's configuration is looked up once per folder: a lookup that fails is not remembered as
+    an answer, so each file of that folder still names the error (and other folders are checked)."""
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "pyproject.toml").write_text("[tool.trainfix\n")
+    for name in ("a.py", "b.py", "sub/c.py"):
+        (tmp_path / "bad" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "bad" / name).write_text(FIXED)
+    (tmp_path / "good.py").write_text(FIXED.replace("training=True", "training=None"))
+    p = run_trainfix("check", "--no-cache", "--output-format", "concise", ".", cwd=tmp_path)
+    errors = sorted(line.split(":")[0] for line in p.stderr.decode().splitlines() if "cannot read" in line)
+    assert errors == ["bad/a.py", "bad/b.py", "bad/sub/c.py"], p.stderr.decode()
+    assert p.returncode == 2 and b"good.py" in p.stdout

@@ -74,6 +74,14 @@ class Cache:
         self._tables: dict[str, dict[str, Entry]] = {}
         self._dirty: set[str] = set()
         self._seen: set[str] = set()  # entries this run looked up or wrote
+        self._config: Config | None = None  # the last configuration asked about, and its key
+        self._key = ""
+
+    def _key_of(self, config: Config) -> str:
+        """`settings_key`, hashed again only when the configuration changes (a tree's files share one)."""
+        if config is not self._config:
+            self._config, self._key = config, settings_key(config)
+        return self._key
 
     def _table(self, key: str) -> dict[str, Entry]:
         if key not in self._tables:
@@ -85,7 +93,7 @@ class Cache:
 
     def get(self, path: StrPath, shown: str, config: Config, findings: bool = False) -> FileOutcome | None:
         """The cached outcome of an unchanged file, or None (findings only when asked for)."""
-        key = settings_key(config)
+        key = self._key_of(config)
         name = os.path.abspath(path)
         self._seen.add(name)
         entry = self._table(key).get(name)

@@ -96,12 +96,16 @@ def _path_targets(given: Path, settings: Settings, report: Report,
         return
     if config.force_exclude and discovery.is_excluded(given, is_dir=True):
         return
+    by_folder: dict[str, Config] = {}  # a file's configuration is its folder's: looked up once per folder
     for path, shown in discovery.walk(given, shown_path(given)):
-        try:
-            own = settings.for_path(path, is_file=True)
-        except ConfigError as exc:
-            report.add(FileOutcome(shown, error=f"{shown}: error: {exc}"))
-            continue
+        folder = path.rpartition(os.sep)[0]  # the walk joins a folder and a name with os.sep
+        own = by_folder.get(folder)
+        if own is None:
+            try:
+                own = by_folder[folder] = settings.for_path(path, is_file=True)
+            except ConfigError as exc:
+                report.add(FileOutcome(shown, error=f"{shown}: error: {exc}"))
+                continue
         # a nested project's own [tool.trainfix] excludes apply to its files too
         if own.source != config.source and (own.exclude or own.extend_exclude) and \
                 discoveries.of(own).is_excluded(Path(path)):
