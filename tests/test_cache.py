@@ -168,3 +168,112 @@ def test_one_cache_asked_about_several_configurations_keys_each_by_its_own(tmp_p
     assert cache.get(f, "train.py", Config()) is not None
     cache.mark_clean(f, other, stamp)
     assert cache.get(f, "train.py", other) is not None
+
+
+# -- what a walk remembers of each folder (files.Listings) -------------------------------------------------------
+
+def _walks(top, monkeypatch):
+    """Walk `top` with the records of the walk before (kept as the cache keeps them, in JSON) and plainly;
+    a folder changed just now may be remembered (RACY_NS 0): each change below is made a tick later."""
+    import time
+
+    import trainfix.files
+    from trainfix.files import Discovery, Listings
+
+    monkeypatch.setattr(trainfix.files, "RACY_NS", 0)
+    kept: dict = {}
+
+    def walk():
+        time.sleep(0.05)  # past the timestamp tick of the last change
+        listings = Listings(json.loads(json.dumps(kept.get("records", {}))))
+        discovery = Discovery((), True, top, lambda key: listings)
+        walked = list(discovery.walk(top, "."))
+        kept["records"] = listings.new
+        assert walked == list(Discovery((), True, top).walk(top, "."))  # what a walk without records finds
+        time.sleep(0.05)
+        return [shown for _, shown in walked], discovery
+    return walk
+
+
+def test_a_remembered_folder_listing_never_hides_a_change(tmp_path, monkeypatch):
+    """A walk reuses a folder's listing only while the folder, its .gitignore and those above it are
+    unchanged: every kind of change below is seen at once, deep in a tree whose other folders are reused."""
+    top = tmp_path / "top"
+    for name in ["a.py", "pkg/b.py", "pkg/sub/c.py", "pkg/sub/deep/d.py", "pkg/sub/deep/gen_x.py", "notes.txt",
+                 "other/e.py", "target/t.py"]:
+        write(top / name, FIXED)
+    write(top / "pkg" / ".gitignore", "gen_*.py\n")
+    walk = _walks(top, monkeypatch)
+    first, _ = walk()
+    assert "pkg/sub/deep/gen_x.py" not in first and "pkg/sub/deep/d.py" in first
+    again, discovery = walk()
+    # every folder came from its record: no .gitignore under the top was read
+    assert again == first and not [folder for folder in discovery._ignores if folder.startswith(str(top))]
+
+    write(top / "pkg" / "sub" / "deep" / "new.py", FIXED)  # added
+    assert "pkg/sub/deep/new.py" in walk()[0]
+    (top / "pkg" / "sub" / "c.py").unlink()  # removed
+    assert "pkg/sub/c.py" not in walk()[0]
+    (top / "other").rename(top / "renamed")  # a folder renamed
+    assert "renamed/e.py" in walk()[0]
+    (top / "pkg" / ".gitignore").write_text("gen_*.pz\n")  # an edit above an unchanged folder: same size
+    listed = walk()[0]
+    assert "pkg/sub/deep/gen_x.py" in listed and "pkg/sub/deep/d.py" in listed
+    write(top / ".gitignore", "deep/\n")  # a new .gitignore two folders above
+    assert not any("deep/" in name for name in walk()[0])
+    (top / ".gitignore").unlink()
+    assert "pkg/sub/deep/d.py" in walk()[0]
+    (top / "link").symlink_to(top / "pkg" / "sub")  # a link to a folder, then pointing elsewhere
+    listed = walk()[0]  # reached twice, the folder is walked once: first as `link` (sorted before `pkg`)
+    assert "link/deep/d.py" in listed and "pkg/sub/deep/d.py" not in listed
+    (top / "link").unlink()
+    (top / "link").symlink_to(top / "target")
+    listed = walk()[0]
+    assert "link/t.py" in listed and "target/t.py" not in listed
+    (top / "target" / "t.py").unlink()
+    (top / "target").rmdir()
+    (top / "target").mkdir()  # the same name, another folder
+    write(top / "target" / "u.py", FIXED)
+    listed = walk()[0]
+    assert "link/u.py" in listed and "target/u.py" not in listed
+
+
+def test_a_folder_changed_just_now_is_not_remembered(tmp_path):
+    """Within the same timestamp tick a folder may change again without its times moving: a run does not
+    record the listing of a folder (nor vouch for a .gitignore) changed less than RACY_NS ago."""
+    from trainfix.files import UNKNOWN, Discovery, Listings
+
+    write(tmp_path / "pkg" / "a.py", FIXED)
+    write(tmp_path / "pkg" / ".gitignore", "gen_*.py\n")
+    listings = Listings({})
+    list(Discovery((), True, tmp_path, lambda key: listings).walk(tmp_path, "."))
+    records = {path: record for path, record in listings.new.items() if path}
+    assert records.keys() == {str(tmp_path), str(tmp_path / "pkg")}
+    assert all(record[0] is None and record[2] is None for record in records.values())
+    assert records[str(tmp_path / "pkg")][1] == UNKNOWN
+
+
+def test_walk_records_come_and_go_with_the_cache(tmp_path, monkeypatch):
+    """The CLI's walk reuses its records through the cache folder (and a hand-edited or broken record file is
+    only ignored); `--no-cache` neither reads nor writes them."""
+    import trainfix.files
+    from conftest import invoke
+
+    monkeypatch.setattr(trainfix.files, "RACY_NS", 0)
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "pyproject.toml", "[tool.trainfix]\n")
+    write(tmp_path / "pkg" / "sub" / "a.py", FIXED)
+    assert invoke("check", "--cache", ".").exit_code == 0
+    [records] = (tmp_path / ".trainfix_cache").glob("*.walk")
+    assert str(tmp_path / "pkg" / "sub") in json.loads(records.read_text())
+    import time
+
+    time.sleep(0.05)
+    write(tmp_path / "pkg" / "sub" / "b.py", BUGGY)
+    assert invoke("check", "--cache", ".").exit_code == 1
+    for broken in ["{", "[]", json.dumps({str(tmp_path / "pkg"): [[1, 2, 3, 4], None, [["sub", "yes"]]]}),
+                   json.dumps({str(tmp_path / "pkg"): [None, None, [["../..", True]]]})]:
+        records.write_text(broken)
+        assert invoke("check", "--cache", ".").exit_code == 1
+    records.unlink()
+    assert invoke("check", "--no-cache", ".").exit_code == 1 and not list((tmp_path / ".trainfix_cache").glob("*.walk"))

@@ -25,7 +25,7 @@ from typing import Any
 
 from .version import __version__
 from .config import Config
-from .files import StrPath
+from .files import Listings, StrPath
 from .findings import Finding, Fix
 from .outcome import CellMap, Dependency, FileOutcome, Stamp
 from .transform import Edit
@@ -76,6 +76,18 @@ class Cache:
         self._seen: set[str] = set()  # entries this run looked up or wrote
         self._config: Config | None = None  # the last configuration asked about, and its key
         self._key = ""
+        self._listings: dict[str, Listings] = {}
+
+    def listings(self, walk: tuple[object, ...]) -> Listings:
+        """What earlier walks found in each folder, for one walk's settings and folder (`files.Listings`)."""
+        key = hashlib.sha256(repr((__version__, FORMAT, source_fingerprint(), walk)).encode()).hexdigest()[:16]
+        if key not in self._listings:
+            try:
+                old = json.loads((self.folder / f"{__version__}-{key}.walk").read_text())
+            except (OSError, ValueError):
+                old = {}
+            self._listings[key] = Listings(old if isinstance(old, dict) else {})
+        return self._listings[key]
 
     def _key_of(self, config: Config) -> str:
         """`settings_key`, hashed again only when the configuration changes (a tree's files share one)."""
@@ -147,25 +159,28 @@ class Cache:
         self._dirty.add(key)
 
     def save(self) -> None:
-        if not self._dirty:
-            return
-        import tempfile
-
         for key in self._dirty:  # files deleted or renamed since they were cached
             table = self._tables[key]
             for name in [n for n in table if n not in self._seen and not os.path.exists(n)]:
                 del table[name]
+        files: dict[str, object] = {f"{__version__}-{key}.json": self._tables[key] for key in self._dirty}
+        # a walk's records are those of the folders it met: others were deleted, or are no longer walked
+        files.update((f"{__version__}-{key}.walk", listings.new) for key, listings in self._listings.items()
+                     if listings.new != listings.old)
+        if not files:
+            return
+        import tempfile
 
         try:
             self.folder.mkdir(exist_ok=True)
             ignore = self.folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# created by trainfix\n*\n")
-            for key in self._dirty:
+            for name, data in files.items():
                 fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
                 with os.fdopen(fd, "w") as handle:
-                    json.dump(self._tables[key], handle)
-                os.replace(tmp, self.folder / f"{__version__}-{key}.json")
+                    json.dump(data, handle)
+                os.replace(tmp, self.folder / name)
         except OSError:
             pass  # a read-only project still gets checked, just not cached
 

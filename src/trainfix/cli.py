@@ -250,12 +250,13 @@ def run(write_back: WriteBack, paths: tuple[Path, ...], stdin_filename: str | No
     paths = paths or (Path("."),)
     from .runner import run_files
 
-    files = _files(targets(paths, settings, report, stdin_filename), report, stdin_filename)
     found = None
     if cache and base.cache and not show_skipped:
         from .cache import Cache, project_root
 
         found = Cache(project_root(base.source.parent if base.source else Path.cwd()))
+    files = _files(targets(paths, settings, report, stdin_filename, found.listings if found else None), report,
+                   stdin_filename)
     # files are read while the walk goes on, unless a progress bar needs their number first
     items = list(files) if _progress_bar.wanted(quiet) else files
     with _progress_bar(len(items) if isinstance(items, list) else 0, quiet) as advance:

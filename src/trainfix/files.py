@@ -8,12 +8,14 @@ import io
 import operator
 import os
 import re
+import stat
+import time
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
 from .errors import SourceError
 
@@ -229,15 +231,125 @@ class _Unignoring:
         return ignored
 
 
+# A folder or .gitignore changed this recently may change again within the same timestamp tick (FAT's is 2 s)
+# without its times moving: a run does not remember it.
+RACY_NS = 3_000_000_000
+UNKNOWN = "?"  # a .gitignore whose stamp can't vouch for its content (a link, or changed too recently)
+
+# What a walk remembers of a folder: its (device, inode, mtime, ctime), its .gitignore's stamp (None: it has
+# none), and the (name, is a folder) of the entries it kept, in order (None: not reusable).
+Record: TypeAlias = "list[Any]"
+
+
+class Listings:
+    """What a walk found in each folder, kept between runs (by the cache) so that an unchanged folder is
+    not listed, sorted and matched against .gitignore files again.
+
+    A folder's times move whenever an entry is added, removed or renamed in it (mtime), and whenever its
+    permissions change (ctime, which nothing can set back). A record is used only when the folder's device,
+    inode, mtime and ctime are the recorded ones, its .gitignore and those of every folder above it (up to
+    the repository root) have their recorded size, times and inode, and its listing held no symlink (whose
+    target may change in place). Folders and .gitignore files changed less than RACY_NS before the run
+    are not remembered."""
+
+    def __init__(self, old: dict[str, Any]):
+        self.old = old
+        self.new: dict[str, Any] = {}
+        self.since = time.time_ns() - RACY_NS
+
+    def stamp(self, path: str) -> list[int] | str | None:
+        """A file's (size, mtime, ctime, inode); None if there is none, UNKNOWN if it can't vouch for its content."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return UNKNOWN
+        if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) >= self.since:
+            return UNKNOWN
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+    def folder(self, st: os.stat_result) -> list[int] | None:
+        """A folder's identity and times, or None when changed too recently to be remembered."""
+        if max(st.st_mtime_ns, st.st_ctime_ns) >= self.since:
+            return None
+        return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+
+    def recorded(self, path: str) -> Record | None:
+        """The well-formed record of a folder from the last run (a cache file may have been edited by hand)."""
+        record = self.old.get(path)
+        if not (isinstance(record, list) and len(record) == 3 and _is_stamp(record[1])):
+            return None
+        if record[0] is not None and not (isinstance(record[0], list) and len(record[0]) == 4 and
+                                          all(type(n) is int for n in record[0])):
+            return None
+        entries = record[2]
+        if entries is not None and not (isinstance(entries, list) and all(_is_entry(e) for e in entries)):
+            return None
+        return record
+
+
+def _is_stamp(value: object) -> bool:
+    return value is None or value == UNKNOWN or \
+        (isinstance(value, list) and len(value) == 4 and all(type(n) is int for n in value))
+
+
+def _is_entry(entry: object) -> bool:
+    """A name the walk could have kept: a folder's (not excluded by default) or a source file's."""
+    return isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is str and type(entry[1]) is bool and \
+        entry[0] not in ("", ".", "..") and "/" not in entry[0] and os.sep not in entry[0] and \
+        (entry[0] not in DEFAULT_EXCLUDES if entry[1] else entry[0].endswith(SUFFIXES))
+
+
+def _identity() -> tuple[object, ...]:
+    """Who walks: what a folder lets a user list depends on it."""
+    return tuple(getattr(os, name)() for name in ("geteuid", "getegid", "getgroups") if hasattr(os, name))
+
+
+class _Listed(NamedTuple):
+    """A folder's entries to walk, its .gitignore, and whether the records below it can be trusted."""
+
+    entries: list[tuple[str, bool, bool]]  # (name, is a folder, is a symlink), in order
+    spec: Matcher | None
+    below: bool
+
+
+class _LazyGitignore:
+    """The .gitignore of a folder whose listing came from its record: read only if a folder below must be
+    listed again (most runs never ask)."""
+
+    def __init__(self, discovery: Discovery, folder: str):
+        self.discovery = discovery
+        self.folder = folder
+
+    @functools.cached_property
+    def matcher(self) -> Matcher:
+        spec = self.discovery._gitignore(self.folder)
+        return _Gated(spec) if spec is not None else _Nothing()
+
+    def match_file(self, file: str) -> bool:
+        return self.matcher.match_file(file)
+
+
+class _Nothing:
+    def match_file(self, file: str) -> bool:
+        return False
+
+
 class Discovery:
     """Walks folders honouring .gitignore files and exclude patterns."""
 
-    def __init__(self, exclude: tuple[str, ...] = (), respect_gitignore: bool = True, root: Path | None = None):
+    def __init__(self, exclude: tuple[str, ...] = (), respect_gitignore: bool = True, root: Path | None = None,
+                 listings: Callable[[tuple[object, ...]], Listings] | None = None):
         """`exclude` patterns are gitignore-style, relative to `root` (the folder of the
-        pyproject.toml that set them) for paths under it, else to the folder walked."""
+        pyproject.toml that set them) for paths under it, else to the folder walked. `listings` gives
+        what earlier walks of a folder found, for the settings and folder walked (see `Listings`)."""
+        self.exclude = exclude
         self.root = str(root.absolute()) if root is not None else None
         self.user_exclude = _spec(exclude) if exclude else None
         self.respect_gitignore = respect_gitignore
+        self.listings_of = listings
+        self.listings: Listings | None = None
         self._ignores: dict[str, Spec | None] = {}
         self.errors: list[str] = []  # folders that could not be listed
 
@@ -329,43 +441,109 @@ class Discovery:
         except OSError as exc:
             self.errors.append(f"{shown}: error: cannot list folder: {exc.strerror or exc}")
             return
+        trusted = False
+        if self.listings_of is not None and os.name == "posix":  # (elsewhere ctime is not the change time)
+            self.listings = self.listings_of((self.exclude, self.respect_gitignore, self.root, top, _identity()))
+            above = self._above(Path(top), self.listings)
+            trusted = all(stamp != UNKNOWN for _, stamp, _ in above) and self.listings.old.get("") == above
+            self.listings.new[""] = above
         yield from self._walk(top, os.path.realpath(top), "" if shown == "." else shown.rstrip("/") + "/", top,
-                              chain, {(st.st_dev, st.st_ino)}, set())
+                              chain, {(st.st_dev, st.st_ino)}, set(), st, trusted)
+
+    def _above(self, top: Path, listings: Listings) -> list[list[Any]]:
+        """The stamps of the .gitignore files above `top` and where the repository root is: the records
+        of a walk hold only while these are unchanged."""
+        above: list[list[Any]] = []
+        for parent in top.parents:
+            repository = (parent / ".git").exists()
+            above.append([str(parent), listings.stamp(os.path.join(parent, ".gitignore"))
+                          if self.respect_gitignore else None, repository])
+            if repository:
+                break
+        return above
 
     def _walk(self, path: str, real: str, prefix: str, top: str, chain: Chain, folders: set[tuple[int, int]],
-              files: set[str]) -> Iterator[tuple[str, str]]:
-        """`real` is `path` with its symlinks resolved: the identity of the files under it."""
-        try:
-            entries = sorted(os.scandir(path), key=_NAME)
-        except OSError as exc:
-            self.errors.append(f"{prefix.rstrip('/') or '.'}: error: cannot list folder: {exc.strerror or exc}")
-            return
-        spec = self._gitignore(path, entries)
-        if spec is not None:
-            chain = chain + [(path + os.sep, _Gated(spec))]
-        for entry in entries:
-            name = entry.name
+              files: set[str], st: os.stat_result, trusted: bool) -> Iterator[tuple[str, str]]:
+        """`real` is `path` with its symlinks resolved: the identity of the files under it. `st` is the
+        folder's stat; `trusted`: the .gitignore files above it are those of the last run's records."""
+        listed = self._remembered(path, st, trusted) if trusted else None
+        if listed is None:
+            listed = self._list(path, prefix, top, chain, st, trusted)
+            if listed is None:
+                return
+        if listed.spec is not None:
+            chain = chain + [(path + os.sep, listed.spec)]
+        for name, is_dir, linked in listed.entries:
+            child = path + os.sep + name
             try:
-                is_dir = entry.is_dir()
-                if not is_dir and not name.endswith(SUFFIXES):
-                    continue
-                child = path + os.sep + name
-                if self._matches(child, name, is_dir, top, chain):
-                    continue
-                linked = entry.is_symlink()
                 if is_dir:
-                    st = entry.stat()  # follows a link: a folder reached twice is walked once
+                    st = os.stat(child)  # follows a link: a folder reached twice is walked once
                     if (st.st_dev, st.st_ino) not in folders:
                         folders.add((st.st_dev, st.st_ino))
                         yield from self._walk(child, os.path.realpath(child) if linked else real + os.sep + name,
-                                              prefix + name + "/", top, chain, folders, files)
-                elif entry.is_file():
+                                              prefix + name + "/", top, chain, folders, files, st, listed.below)
+                else:
                     key = os.path.realpath(child) if linked else real + os.sep + name
                     if key not in files:
                         files.add(key)
                         yield child, prefix + name
             except OSError:
                 continue
+
+    def _remembered(self, path: str, st: os.stat_result, trusted: bool) -> _Listed | None:
+        """The folder's entries as the last run recorded them, if nothing they depend on has changed."""
+        assert self.listings is not None
+        record = self.listings.recorded(path)
+        if record is None or record[2] is None or record[0] != self.listings.folder(st):
+            return None
+        if record[1] == UNKNOWN or \
+                (record[1] is not None and self.listings.stamp(path + os.sep + ".gitignore") != record[1]):
+            return None
+        self.listings.new[path] = record
+        return _Listed([(name, is_dir, False) for name, is_dir in record[2]],
+                       _LazyGitignore(self, path) if record[1] is not None else None, trusted)
+
+    def _list(self, path: str, prefix: str, top: str, chain: Chain, st: os.stat_result,
+              trusted: bool) -> _Listed | None:
+        """The folder's entries to walk, listed and matched against the excludes and .gitignore files."""
+        try:
+            entries = sorted(os.scandir(path), key=_NAME)
+        except OSError as exc:
+            self.errors.append(f"{prefix.rstrip('/') or '.'}: error: cannot list folder: {exc.strerror or exc}")
+            return None
+        spec = self._gitignore(path, entries)
+        gated = _Gated(spec) if spec is not None else None
+        if gated is not None:
+            chain = chain + [(path + os.sep, gated)]
+        kept: list[tuple[str, bool, bool]] = []
+        reusable = True  # no symlink, no error: the same listing gives the same entries
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+                reusable = reusable and not entry.is_symlink()
+                if not is_dir and not name.endswith(SUFFIXES):
+                    continue
+                if self._matches(path + os.sep + name, name, is_dir, top, chain):
+                    continue
+                if is_dir or entry.is_file():
+                    kept.append((name, is_dir, entry.is_symlink()))
+            except OSError:
+                reusable = False
+        return _Listed(kept, gated, self._record(path, st, trusted, kept if reusable else None))
+
+    def _record(self, path: str, st: os.stat_result, trusted: bool,
+                kept: list[tuple[str, bool, bool]] | None) -> bool:
+        """Remember a folder listed this run; whether the records below it can be trusted."""
+        if self.listings is None:
+            return False
+        gitignore = self.listings.stamp(path + os.sep + ".gitignore") if self.respect_gitignore else None
+        old = self.listings.recorded(path)
+        folder = self.listings.folder(st)
+        entries = [[name, is_dir] for name, is_dir, _ in kept] \
+            if kept is not None and folder is not None and gitignore != UNKNOWN else None
+        self.listings.new[path] = [folder, gitignore, entries]
+        return trusted and old is not None and gitignore != UNKNOWN and old[1] == gitignore
 
 
 _NAME = operator.attrgetter("name")

@@ -7,12 +7,12 @@ be checked (an unreadable folder, a bad configuration) becomes an error outcome 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 from .config import Config, ConfigError
-from .files import Discovery, StrPath
+from .files import Discovery, Listings, StrPath
 from .outcome import FileOutcome
 from .report import Report
 from .settings import Settings
@@ -29,16 +29,19 @@ def shown_path(path: Path) -> str:
 
 
 class Discoveries:
-    """One `Discovery` per set of exclude settings and project root, shared by the paths given."""
+    """One `Discovery` per set of exclude settings and project root, shared by the paths given;
+    `listings`: what earlier walks found (the cache's), None to list every folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, listings: Callable[[tuple[object, ...]], Listings] | None = None) -> None:
         self._made: dict[tuple[tuple[str, ...], tuple[str, ...], bool, Path], Discovery] = {}
+        self.listings = listings
 
     def of(self, config: Config) -> Discovery:
         root = config.source.parent if config.source is not None else Path.cwd()
         key = (config.exclude, config.extend_exclude, config.respect_gitignore, root)
         if key not in self._made:
-            self._made[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore, root)
+            self._made[key] = Discovery(config.exclude + config.extend_exclude, config.respect_gitignore, root,
+                                        self.listings)
         return self._made[key]
 
 
@@ -52,10 +55,10 @@ class Stdin(NamedTuple):
     config: Config | None  # None: `--stdin-filename` is excluded under --force-exclude (passed through)
 
 
-def targets(paths: Iterable[Path], settings: Settings, report: Report,
-             stdin_filename: str | None = None) -> Iterator[File | Stdin]:
+def targets(paths: Iterable[Path], settings: Settings, report: Report, stdin_filename: str | None = None,
+            listings: Callable[[tuple[object, ...]], Listings] | None = None) -> Iterator[File | Stdin]:
     """Each file to check with its configuration, in order; what can't be checked goes to the report."""
-    discoveries = Discoveries()
+    discoveries = Discoveries(listings)
     for given in paths:
         if str(given) == "-":
             yield from _stdin_target(settings, report, discoveries, stdin_filename)
