@@ -177,10 +177,11 @@ def _walks(top, monkeypatch):
     a folder changed just now may be remembered (RACY_NS 0): each change below is made a tick later."""
     import time
 
-    import trainfix.files
-    from trainfix.files import Discovery, Listings
+    import trainfix.listings
+    from trainfix.files import Discovery
+    from trainfix.listings import Listings
 
-    monkeypatch.setattr(trainfix.files, "RACY_NS", 0)
+    monkeypatch.setattr(trainfix.listings, "RACY_NS", 0)
     kept: dict = {}
 
     def walk():
@@ -241,7 +242,8 @@ def test_a_remembered_folder_listing_never_hides_a_change(tmp_path, monkeypatch)
 def test_a_folder_changed_just_now_is_not_remembered(tmp_path):
     """Within the same timestamp tick a folder may change again without its times moving: a run does not
     record the listing of a folder (nor vouch for a .gitignore) changed less than RACY_NS ago."""
-    from trainfix.files import UNKNOWN, Discovery, Listings
+    from trainfix.files import Discovery
+    from trainfix.listings import UNKNOWN, Listings
 
     write(tmp_path / "pkg" / "a.py", FIXED)
     write(tmp_path / "pkg" / ".gitignore", "gen_*.py\n")
@@ -256,10 +258,10 @@ def test_a_folder_changed_just_now_is_not_remembered(tmp_path):
 def test_walk_records_come_and_go_with_the_cache(tmp_path, monkeypatch):
     """The CLI's walk reuses its records through the cache folder (and a hand-edited or broken record file is
     only ignored); `--no-cache` neither reads nor writes them."""
-    import trainfix.files
+    import trainfix.listings
     from conftest import invoke
 
-    monkeypatch.setattr(trainfix.files, "RACY_NS", 0)
+    monkeypatch.setattr(trainfix.listings, "RACY_NS", 0)
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "pyproject.toml", "[tool.trainfix]\n")
     write(tmp_path / "pkg" / "sub" / "a.py", FIXED)
@@ -271,8 +273,11 @@ def test_walk_records_come_and_go_with_the_cache(tmp_path, monkeypatch):
     time.sleep(0.05)
     write(tmp_path / "pkg" / "sub" / "b.py", BUGGY)
     assert invoke("check", "--cache", ".").exit_code == 1
-    for broken in ["{", "[]", json.dumps({str(tmp_path / "pkg"): [[1, 2, 3, 4], None, [["sub", "yes"]]]}),
-                   json.dumps({str(tmp_path / "pkg"): [None, None, [["../..", True]]]})]:
+    st = (tmp_path / "pkg").stat()
+    pkg = [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]  # the folder as it is: only the names are wrong
+    for broken in ["{", "[]", json.dumps({str(tmp_path / "pkg"): [pkg, None, [["sub", "yes"]]]}),
+                   json.dumps({str(tmp_path / "pkg"): [pkg, None, [["..", True]]]}),
+                   json.dumps({str(tmp_path / "pkg"): [pkg, None, [["notes.txt", False]]]})]:
         records.write_text(broken)
         assert invoke("check", "--cache", ".").exit_code == 1
     records.unlink()

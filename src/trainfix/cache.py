@@ -25,7 +25,8 @@ from typing import Any
 
 from .version import __version__
 from .config import Config
-from .files import Listings, StrPath
+from .files import StrPath
+from .listings import Listings
 from .findings import Finding, Fix
 from .outcome import CellMap, Dependency, FileOutcome, Stamp
 from .transform import Edit

@@ -8,8 +8,6 @@ import io
 import operator
 import os
 import re
-import stat
-import time
 import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
 from .errors import SourceError
+from .listings import UNKNOWN, Listings, identity
 
 if TYPE_CHECKING:
     from pathspec import Pattern, PathSpec
@@ -231,79 +230,11 @@ class _Unignoring:
         return ignored
 
 
-# A folder or .gitignore changed this recently may change again within the same timestamp tick (FAT's is 2 s)
-# without its times moving: a run does not remember it.
-RACY_NS = 3_000_000_000
-UNKNOWN = "?"  # a .gitignore whose stamp can't vouch for its content (a link, or changed too recently)
-
-# What a walk remembers of a folder: its (device, inode, mtime, ctime), its .gitignore's stamp (None: it has
-# none), and the (name, is a folder) of the entries it kept, in order (None: not reusable).
-Record: TypeAlias = "list[Any]"
-
-
-class Listings:
-    """What a walk found in each folder, kept between runs (by the cache) so that an unchanged folder is
-    not listed, sorted and matched against .gitignore files again.
-
-    A folder's times move whenever an entry is added, removed or renamed in it (mtime), and whenever its
-    permissions change (ctime, which nothing can set back). A record is used only when the folder's device,
-    inode, mtime and ctime are the recorded ones, its .gitignore and those of every folder above it (up to
-    the repository root) have their recorded size, times and inode, and its listing held no symlink (whose
-    target may change in place). Folders and .gitignore files changed less than RACY_NS before the run
-    are not remembered."""
-
-    def __init__(self, old: dict[str, Any]):
-        self.old = old
-        self.new: dict[str, Any] = {}
-        self.since = time.time_ns() - RACY_NS
-
-    def stamp(self, path: str) -> list[int] | str | None:
-        """A file's (size, mtime, ctime, inode); None if there is none, UNKNOWN if it can't vouch for its content."""
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            return None
-        except OSError:
-            return UNKNOWN
-        if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) >= self.since:
-            return UNKNOWN
-        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-    def folder(self, st: os.stat_result) -> list[int] | None:
-        """A folder's identity and times, or None when changed too recently to be remembered."""
-        if max(st.st_mtime_ns, st.st_ctime_ns) >= self.since:
-            return None
-        return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
-
-    def recorded(self, path: str) -> Record | None:
-        """The well-formed record of a folder from the last run (a cache file may have been edited by hand)."""
-        record = self.old.get(path)
-        if not (isinstance(record, list) and len(record) == 3 and _is_stamp(record[1])):
-            return None
-        if record[0] is not None and not (isinstance(record[0], list) and len(record[0]) == 4 and
-                                          all(type(n) is int for n in record[0])):
-            return None
-        entries = record[2]
-        if entries is not None and not (isinstance(entries, list) and all(_is_entry(e) for e in entries)):
-            return None
-        return record
-
-
-def _is_stamp(value: object) -> bool:
-    return value is None or value == UNKNOWN or \
-        (isinstance(value, list) and len(value) == 4 and all(type(n) is int for n in value))
-
-
-def _is_entry(entry: object) -> bool:
-    """A name the walk could have kept: a folder's (not excluded by default) or a source file's."""
+def _kept(entry: object) -> bool:
+    """A recorded entry the walk could have kept: a folder's name (not excluded by default) or a source file's."""
     return isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is str and type(entry[1]) is bool and \
         entry[0] not in ("", ".", "..") and "/" not in entry[0] and os.sep not in entry[0] and \
         (entry[0] not in DEFAULT_EXCLUDES if entry[1] else entry[0].endswith(SUFFIXES))
-
-
-def _identity() -> tuple[object, ...]:
-    """Who walks: what a folder lets a user list depends on it."""
-    return tuple(getattr(os, name)() for name in ("geteuid", "getegid", "getgroups") if hasattr(os, name))
 
 
 class _Listed(NamedTuple):
@@ -443,7 +374,7 @@ class Discovery:
             return
         trusted = False
         if self.listings_of is not None and os.name == "posix":  # (elsewhere ctime is not the change time)
-            self.listings = self.listings_of((self.exclude, self.respect_gitignore, self.root, top, _identity()))
+            self.listings = self.listings_of((self.exclude, self.respect_gitignore, self.root, top, identity()))
             above = self._above(Path(top), self.listings)
             trusted = all(stamp != UNKNOWN for _, stamp, _ in above) and self.listings.old.get("") == above
             self.listings.new[""] = above
@@ -494,7 +425,8 @@ class Discovery:
         """The folder's entries as the last run recorded them, if nothing they depend on has changed."""
         assert self.listings is not None
         record = self.listings.recorded(path)
-        if record is None or record[2] is None or record[0] != self.listings.folder(st):
+        if record is None or record[2] is None or record[0] != self.listings.folder(st) or \
+                not all(_kept(entry) for entry in record[2]):
             return None
         if record[1] == UNKNOWN or \
                 (record[1] is not None and self.listings.stamp(path + os.sep + ".gitignore") != record[1]):

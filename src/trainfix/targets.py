@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .config import Config, ConfigError
-from .files import Discovery, Listings, StrPath
+from .files import Discovery, StrPath
+from .listings import Listings
 from .outcome import FileOutcome
 from .report import Report
 from .settings import Settings
