@@ -504,3 +504,32 @@ def test_every_file_of_a_folder_with_an_unreadable_configuration_reports_it(tmp_
     errors = sorted(line.split(":")[0] for line in p.stderr.decode().splitlines() if "cannot read" in line)
     assert errors == ["bad/a.py", "bad/b.py", "bad/sub/c.py"], p.stderr.decode()
     assert p.returncode == 2 and b"good.py" in p.stdout
+
+
+HELPER = "def generator_output(generator, z):\n    return generator(z)\n"
+STEP = """import keras
+import tensorflow as tf
+
+from losses import generator_output
+
+generator = keras.Sequential([keras.layers.Dense(1)])
+
+
+def train_step(z):
+    with tf.GradientTape() as tape:
+        g = generator_output(generator, z)
+    return tape.gradient(g, generator.trainable_variables)
+"""
+
+
+@pytest.mark.parametrize("named", [(".",), ("train.py", "losses.py"), ("sub/../losses.py", "./train.py")])
+def test_a_helper_module_a_step_imports_is_analysed_again_however_it_is_named(tmp_path, run_trainfix, named):
+    """The run analyses again the modules its steps import (by their names first, then their full paths):
+    the helper's finding is reported however the module was named on the command line."""
+    (tmp_path / "pyproject.toml").write_text("[tool.trainfix]\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "losses.py").write_text(HELPER)
+    (tmp_path / "train.py").write_text(STEP)
+    p = run_trainfix("check", "--no-cache", "--output-format", "json", *named, cwd=tmp_path)
+    found = [(os.path.normpath(r["filename"]), r["code"], r["location"]["row"]) for r in json.loads(p.stdout)]
+    assert found == [("losses.py", "TRN001", 2)], p.stderr.decode()

@@ -259,10 +259,11 @@ def _imported_modules(outcomes: list[FileOutcome], done: list[tuple[StrPath, Con
     imported = {dep.path for outcome in outcomes for dep in outcome.dependencies if dep.imported}
     if not imported:
         return
+    names = {os.path.basename(p) for p in imported}  # a file whose name is none of theirs is not one of them
     tasks = []
     for i, ((path, config), outcome) in enumerate(zip(done, outcomes)):
         if outcome.error or outcome.findings or outcome.imported or not str(path).endswith(".py") or \
-                os.path.abspath(path) not in imported:
+                os.path.basename(path) not in names or os.path.abspath(path) not in imported:
             continue
         got = read_file(path, outcome.path)
         if not isinstance(got, FileOutcome):
