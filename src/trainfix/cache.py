@@ -12,7 +12,8 @@ was edited) or a settings change selects another file, so a stale entry is never
 used. Files with errors are never cached; entries of deleted files are dropped. Findings are served only to runs that
 write nothing and need no file text (apply, --diff and SARIF analyse again).
 Plain JSON, never pickle: a cache folder committed to a repository must not be
-able to run code.
+able to run code. Next to the tables, one `.walk` file per walk (its settings, folder and user)
+holds what each folder held (`listings.py`), so that a warm run lists only changed folders.
 """
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class Cache:
         self._listings: dict[str, Listings] = {}
 
     def listings(self, walk: tuple[object, ...]) -> Listings:
-        """What earlier walks found in each folder, for one walk's settings and folder (`files.Listings`)."""
+        """What earlier walks found in each folder, for one walk's settings, folder and user (`listings.py`)."""
         key = hashlib.sha256(repr((__version__, FORMAT, source_fingerprint(), walk)).encode()).hexdigest()[:16]
         if key not in self._listings:
             try:
