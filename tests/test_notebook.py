@@ -676,3 +676,13 @@ def test_random_notebooks(seed):
     assert changed == {n for n, t in want.items() if t != cell_text(before, n)}
     again = parse_notebook(new)  # running twice changes nothing
     assert again.render(again.source) == new
+
+
+def test_a_cell_ast_accepts_but_the_compiler_refuses_is_still_python():
+    """Cells are checked with symtable first (cheaper); what it refuses but ast.parse accepts (a
+    duplicate parameter, `nonlocal` at module level) is still a code cell of the program."""
+    raw = make_notebook("import tensorflow as tf\n", "def f(a, a):\n    return a\n", "nonlocal x\n",
+                        "with tf.GradientTape() as tape:\n    y = model(x)\n")
+    nb = parse_notebook(raw)
+    assert nb.code_cells == [1, 2, 3, 4]
+    assert "def f(a, a):" in nb.source and "nonlocal x" in nb.source
