@@ -92,7 +92,6 @@ class Project:
         """Uses of a module-level class or function of module `key` in the project's other files, as
         (node, scope, module); None when unsure (a file that can't be read, a notebook that imports the
         module). With `also`, only files that also name that word count."""
-        name = definition.name
         files = self.loader.importers(key)  # only a file that imports the module can name its definitions
         if files is None:
             return None
@@ -100,25 +99,32 @@ class Project:
         for other in files:
             if other == key:
                 continue
-            if not other.endswith(".py"):
-                return None  # a notebook that imports the module may use the name in ways not read here
-            text = self._text(other)
-            if text is None:
+            found = self._references_in(other, definition, also)
+            if found is None:
                 return None
-            if name not in text or also is not None and also not in text:
-                continue  # a use spells the name: no need to parse a file that never does
-            module = self.module(other)
-            if module is None:
-                return None
-            t = module.tree
-            if also is not None and not t.name_loads.get(also) and not any(n.attr == also for n, _ in t.attr_loads):
-                continue  # a method's helper: this file never names it
-            out += [Reference(node, scope, module) for node, scope in t.name_loads.get(name, ())
-                    if any(b.kind == "import" and self._is(other, b.qualname, definition)
-                           for b in t.lookup(name, scope))]
-            out += [Reference(attr, scope, module) for attr, scope in t.attr_loads
-                    if attr.attr == name and self._is(other, t.qualname(attr, scope), definition)]
+            out += found
         return out
+
+    def _references_in(self, other: str, definition: Definition, also: str | None) -> list[Reference] | None:
+        """`references` in one importing file; None when it can't be read (or is a notebook)."""
+        if not other.endswith(".py"):
+            return None  # a notebook that imports the module may use the name in ways not read here
+        name = definition.name
+        text = self._text(other)
+        if text is None:
+            return None
+        if name not in text or also is not None and also not in text:
+            return []  # a use spells the name: no need to parse a file that never does
+        module = self.module(other)
+        if module is None:
+            return None
+        t = module.tree
+        if also is not None and not t.name_loads.get(also) and not any(n.attr == also for n, _ in t.attr_loads):
+            return []  # a method's helper: this file never names it
+        return [Reference(node, scope, module) for node, scope in t.name_loads.get(name, ())
+                if any(b.kind == "import" and self._is(other, b.qualname, definition) for b in t.lookup(name, scope))] \
+            + [Reference(attr, scope, module) for attr, scope in t.attr_loads
+               if attr.attr == name and self._is(other, t.qualname(attr, scope), definition)]
 
     def callers(self, key: str, definition: Definition) -> list[Caller] | None:
         """The calls of a module-level class or function of module `key` in the project's other modules,
