@@ -119,7 +119,32 @@ TRAPS = {
             'An agent.'
 
             def build(self):
-                self.encoder, self.net = make_pair()
+                self.net, self.encoder = make_pair()
+
+            def test_fit(self, x):
+                with tf.GradientTape() as tape:
+                    loss = self.net(x)
+                tape.gradient(loss, self.net.trainable_variables)
+        """, "def build"),
+    "store": ("""
+        class Agent:
+            'An agent.'
+
+            def build(self):
+                self.net = make_net()
+
+            def test_fit(self, x):
+                with tf.GradientTape() as tape:
+                    loss = self.net(x)
+                tape.gradient(loss, self.net.trainable_variables)
+        """, "def build"),
+    "for store": ("""
+        class Agent:
+            'An agent.'
+
+            def build(self, nets):
+                for self.net in nets:
+                    pass
 
             def test_fit(self, x):
                 with tf.GradientTape() as tape:
@@ -145,8 +170,8 @@ TRAPS = {
         class Agent:
             'An agent.'
 
-            def build(self):
-                with make_net() as self.net:
+            def build(self, path):
+                with make_net() as self.net, open(path) as handle:
                     pass
 
             def test_fit(self, x):

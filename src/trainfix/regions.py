@@ -61,8 +61,11 @@ _ATTR = re.compile(r"\.%s([^\W\d]\w*)" % _GAP)
 # bracket closed right before an `=`) may store to any attribute it spells.
 _TARGET = r"[(\[]?[\w\[\]*, \t]*\.[\w.\[\]*, \t]*[)\]]?[ \t]*"  # (holding an attribute)
 _STORE = re.compile(r"\.%s([^\W\d]\w*)[ \t]*(?:(?:[-+*/%%&|^@]|//|\*\*|<<|>>)?=(?!=)|:)" % _GAP)
-_TARGETS = (re.compile(r"\n[ \t]*[(\[]?[\w.\[\]* \t]*,[\w.\[\]*, \t]*[)\]]?[ \t]*=(?!=)"),
-            re.compile(r"for[ \t]+%sin\b" % _TARGET), re.compile(r"as[ \t]+%s" % _TARGET))
+_TARGETS = (re.compile(r"for[ \t]+%sin\b" % _TARGET), re.compile(r"as[ \t]+%s" % _TARGET))
+# a line that starts with a target list, up to its `=`, found in the reversed text: the search then
+# stops only at an `=` instead of trying every line (the regular expression is the line's, reversed:
+# `\n[ \t]*[(\[]?[\w.\[\]* \t]*,[\w.\[\]*, \t]*[)\]]?[ \t]*=(?!=)`)
+_TARGET_LINE_REVERSED = re.compile(r"(?<!=)=[ \t]*[)\]]?[\w.\[\]*, \t]*,[\w.\[\]* \t]*[(\[]?[ \t]*\n")
 _SPREAD = re.compile(r"\)[ \t]*=(?!=)")
 _SPREAD_LIST = (re.compile(r"\n[ \t]*\["), re.compile(r"\][ \t]*=(?!=)"))  # `[a.b,\n c] = ...`
 _KEYWORDS = frozenset(keyword.kwlist)
@@ -348,9 +351,10 @@ def _decide(text: str, units: list[_Unit], words: _Words) -> None:
 def _stores(text: str) -> list[tuple[int, str]]:
     """Where the text may store to an attribute, and its name (a superset)."""
     out = [(m.start(1), m.group(1)) for m in _STORE.finditer(text)]
-    for targets in _TARGETS:
-        for m in targets.finditer(text):
-            out += [(a.start(1), a.group(1)) for a in _ATTR.finditer(text, m.start(), m.end())]
+    spans = [m.span() for targets in _TARGETS for m in targets.finditer(text)]
+    spans += [(len(text) - m.end(), len(text) - m.start()) for m in _TARGET_LINE_REVERSED.finditer(text[::-1])]
+    for start, end in spans:
+        out += [(a.start(1), a.group(1)) for a in _ATTR.finditer(text, start, end)]
     return out
 
 
