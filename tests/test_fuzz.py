@@ -192,3 +192,102 @@ def test_keras_calls_in_every_layout(call, newline):
     result = fix_source(text)
     if result.changed:
         assert "\n" not in result.new_source.replace("\r\n", "") if newline == "\r\n" else True, "a bare LF appeared"
+
+
+# --------------------------------------------------------------------------- the cut of a big module
+
+
+def _bodies(tree: ast.AST):
+    """(statement, is_class) for the module's statements and, recursively, its classes' statements."""
+    for stmt in getattr(tree, "body", []):
+        yield stmt
+        if isinstance(stmt, ast.ClassDef):
+            yield from _bodies(stmt)
+
+
+def _header(stmt: ast.stmt) -> str:
+    """A statement as the cut must keep it: a class without its body (the cut may leave part of it)."""
+    if isinstance(stmt, ast.ClassDef):
+        stmt = ast.ClassDef(stmt.name, stmt.bases, stmt.keywords, [], stmt.decorator_list,
+                            lineno=stmt.lineno, col_offset=stmt.col_offset)
+    return ast.dump(stmt, include_attributes=not isinstance(stmt, ast.ClassDef))
+
+
+def _check_cut(text: str) -> None:
+    from trainfix import regions
+
+    cut = regions.pruned(text, Config().step_names)
+    try:
+        whole = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        assert cut is None  # a text that doesn't parse is never cut: its errors are the parser's
+        return
+    if cut is None:
+        return
+    event("cut")
+    assert cut.count("\n") == text.count("\n") + text.count("\r") - text.count("\r\n") or "\r" not in text
+    at = {(s.lineno, s.col_offset): _header(s) for s in _bodies(whole)}
+    kept = list(_bodies(ast.parse(cut)))
+    for stmt in kept:  # every statement kept is the whole module's, at the same place
+        assert at.get((stmt.lineno, stmt.col_offset)) == _header(stmt)
+    lines = cut.splitlines()
+    kept_at = {(s.lineno, s.col_offset) for s in kept}
+    for stmt in _bodies(whole):  # and every one that went went whole: its lines are blank
+        if (stmt.lineno, stmt.col_offset) not in kept_at:
+            assert not any(lines[n - 1].strip() for n in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+
+
+@FUZZ
+@given(hypothesmith.from_grammar(), hypothesmith.from_grammar())
+def test_a_cut_module_keeps_whole_statements_in_place(prefix, suffix):
+    """Around a class with a tape, random code at the top level and in the class's body (defs,
+    classes, strings whose lines look like statements): what the cut keeps is the whole module's,
+    what it drops it drops whole."""
+    from trainfix import regions
+
+    tape = "class Trainer:\n    def step(self, x):\n        with tf.GradientTape() as tape:\n" \
+           "            y = self.net(x)\n        return tape.gradient(y, self.net.trainable_variables)\n"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regions, "PRUNE_CHARS", 0)
+        patch.setattr(regions, "CUT_SHARE", 0.0)
+        for text in (prefix + "\n" + tape + suffix, tape + "".join("    " + line for line in suffix.splitlines(True))):
+            _check_cut(text)
+
+
+HAZARDS = [
+    "def plain(x):\n    return x\n",
+    'class Documented:\n    """Doc.\n\n    def fake(self):\n        pass\n    """\n\n    def method(self):\n        return 1\n',
+    'def holds_code():\n    s = """\ndef train_step(self, data):\n    with tf.GradientTape() as tape:\n        pass\n"""\n'
+    "    return s\n",
+    "@decorator(\n    1,\n)\ndef decorated():\n    pass\n",
+    "rows = [\n1,\n2,\n]\n",
+    "def broken(:\n    pass\n",
+    's = """\nclass Fake:\n    pass\n"""\n',
+    "def stores(self):\n    self.net = make()\n",
+    "if True:\n    def nested():\n        pass\n",
+    "y = 1 + \\\n2\n",
+    'def fstring():\n    return f"""{1}\ndef x():\n  pass\n"""\n',
+    "class Trainer:\n    def step(self, x):\n        with tf.GradientTape() as tape:\n            y = self.net(x)\n"
+    "        return tape.gradient(y, self.net.trainable_variables)\n",
+    "class Empty: pass\n",
+    "async def run():\n    await go()\n",
+]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(HAZARDS), min_size=1, max_size=12), st.booleans(), st.booleans())
+def test_a_cut_module_of_hazards_keeps_whole_statements_in_place(parts, in_class, crlf):
+    """Lines inside strings and brackets that look like statements, decorators, docstrings, syntax
+    errors: composed at the top level or in a class's body, with either line ending."""
+    from trainfix import regions
+
+    text = "".join(parts)
+    if in_class:
+        text = HAZARDS[-3] + "    x = 1\n" + "".join("    " + line if line.strip() else line
+                                                   for line in text.splitlines(True))
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regions, "PRUNE_CHARS", 0)
+        patch.setattr(regions, "CUT_SHARE", 0.0)
+        _check_cut(text)
