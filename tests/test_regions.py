@@ -341,3 +341,28 @@ def test_a_module_another_file_imports_is_analysed_whole(cut_all, tmp_path):
         seen.clear()
         same_as_whole(cut_all, agents, path)
         assert (seen[0] is not None) == (importer is None)  # alone in its project, the module is cut
+
+
+def test_keras_named_by_an_attribute_anywhere_is_kept(cut_all):
+    """`tf.keras` in any function tells the analysis the module uses Keras (weights then prove models);
+    a framework named only in a string (`backend() == "torch"`) tells it nothing."""
+    text = textwrap.dedent("""\
+        import tensorflow as tf
+
+
+        def fit(model, x):
+            with tf.GradientTape() as tape:
+                loss = model(x)
+            tape.gradient(loss, model.trainable_variables)
+
+
+        def build():
+            return tf.keras.Sequential()
+
+
+        def describe(backend):
+            return backend == "torch"
+        """) + filler()
+    cut = regions.pruned(text, Config().step_names)
+    assert cut is not None and "def build" in cut and "def describe" not in cut
+    same_as_whole(cut_all, text)

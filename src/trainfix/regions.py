@@ -42,9 +42,12 @@ MAX_MERGES = 64  # units of one body merged because they don't parse alone: beyo
 MAX_DECISIONS = 3  # decisions made again because a merge joined a unit cut to one kept: beyond, not cut
 
 # Words without which a unit gives no fact the analysis gathers module-wide, and holds no context
-# (an import matters module-wide only by naming Keras or a foreign framework: `uses_keras`, `foreign`)
 GRADIENT_WORDS = ("grad", "Grad", "jacobian", "training", "trainable", "weights", "variables", "optimizer", "minimize",
-                  "backward", "keras", "global", "nonlocal", "stateless_call", "watch", *sorted(FOREIGN_FRAMEWORKS))
+                  "backward", "global", "nonlocal", "stateless_call", "watch")
+# Keras and the other frameworks matter module-wide through imports (`uses_keras`, `foreign`) and through a
+# `.keras` attribute (`tf.keras`) only: an import statement naming one, on its line (or continued lines)
+_FRAMEWORK_IMPORT = re.compile(r"\b(?:from|import)\b(?:[^\r\n;#\\]|\\\r?\n)*?(?:keras|\b(?:%s)\b)"
+                               % "|".join(sorted(FOREIGN_FRAMEWORKS)))
 LOOKED_UP = frozenset({"__init__", "call", "__call__"})  # methods the analysis asks for by name
 
 _STARTS = r"(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]"  # a line that may start a statement
@@ -56,6 +59,7 @@ _GAP = r"(?:[ \t]|\\\r?\n)*"  # between two tokens of a line: blanks or a backsl
 _NAMES = re.compile(r"(?:def|class)%s(\w+)" % _GAP)  # (no `\b` first: a literal first lets `re` skip ahead)
 _WORD = re.compile(r"\w+")
 _ATTR = re.compile(r"\.%s([^\W\d]\w*)" % _GAP)
+_KERAS_ATTR = re.compile(r"\.%skeras\b" % _GAP)
 # stores to attributes: `x.name =` (or `+=`, or an annotation), and every attribute in a target list:
 # the left side of an assignment made only of names, attributes and subscripts (`self.a, self.b = ...`),
 # a `for` target, a `with ... as` target. A unit that may hold a target list spread over lines (a
@@ -262,7 +266,7 @@ class _Words:
     def __init__(self, text: str, trigger: tuple[str, ...], aliases: set[str]):
         self.text = text
         self.aliases = aliases
-        self.hits = _occurrences(text, trigger)
+        self.hits = sorted(_occurrences(text, trigger) + _starts(_FRAMEWORK_IMPORT, text) + _starts(_KERAS_ATTR, text))
         self._stores: tuple[list[int], list[str]] | None = None  # read when a decision is worth making
         self._spread: tuple[list[int], list[int], list[int]] | None = None
 
