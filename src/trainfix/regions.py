@@ -46,8 +46,9 @@ GRADIENT_WORDS = ("grad", "Grad", "jacobian", "training", "trainable", "weights"
                   "backward", "global", "nonlocal", "stateless_call", "watch")
 # Keras and the other frameworks matter module-wide through imports (`uses_keras`, `foreign`) and through a
 # `.keras` attribute (`tf.keras`) only: an import statement naming one, on its line (or continued lines)
-_FRAMEWORK_IMPORT = re.compile(r"\b(?:from|import)\b(?:[^\r\n;#\\]|\\\r?\n)*?(?:keras|\b(?:%s)\b)"
-                               % "|".join(sorted(FOREIGN_FRAMEWORKS)))
+_FRAMEWORK_IMPORTS = tuple(re.compile(r"%s\b(?:[^\r\n;#\\]|\\\r?\n)*?(?:keras|\b(?:%s)\b)"
+                                      % (keyword, "|".join(sorted(FOREIGN_FRAMEWORKS))))
+                           for keyword in ("from", "import"))  # (a literal first lets `re` skip ahead)
 LOOKED_UP = frozenset({"__init__", "call", "__call__"})  # methods the analysis asks for by name
 
 _STARTS = r"(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]"  # a line that may start a statement
@@ -266,7 +267,8 @@ class _Words:
     def __init__(self, text: str, trigger: tuple[str, ...], aliases: set[str]):
         self.text = text
         self.aliases = aliases
-        self.hits = sorted(_occurrences(text, trigger) + _starts(_FRAMEWORK_IMPORT, text) + _starts(_KERAS_ATTR, text))
+        self.hits = sorted(_occurrences(text, trigger) + _starts(_KERAS_ATTR, text)
+                           + [at for pattern in _FRAMEWORK_IMPORTS for at in _starts(pattern, text)])
         self._stores: tuple[list[int], list[str]] | None = None  # read when a decision is worth making
         self._spread: tuple[list[int], list[int], list[int]] | None = None
 
