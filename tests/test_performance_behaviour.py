@@ -340,6 +340,8 @@ def test_only_functions_whose_lines_spell_backward_are_walked_for_a_torch_loop(n
                          "    loss.backward(); opt.step()", "def outer():", "    def inner(l):",
                          "        l.backward()", "    return inner", ""])
     assert LineIndex(text).lines_with("backward") == [5, 8]
+    index = LineIndex(text)
+    assert index.starts and index.lines_with("backward") == [5, 8]  # with the line starts built, the same
     an = Analyzer.for_file(ast.parse(text), Config(), text)
     fns = [n for n in ast.walk(an.t.module.node) if isinstance(n, ast.FunctionDef)]
     assert sorted(fn.name for fn in fns if an.steps._spells_backward(fn)) == ["inner", "loop", "outer"]

@@ -68,12 +68,21 @@ class LineIndex:
         return self.offset(node.end_lineno or 0, node.end_col_offset or 0)
 
     def lines_with(self, word: str) -> list[int]:
-        """The 1-based lines whose text holds `word`, in order (repeated when it occurs twice on a line)."""
+        """The 1-based lines whose text holds `word`, in order (repeated when it occurs twice on a line).
+        Without the line starts yet, the line breaks between two occurrences are counted instead: a big
+        module with a few occurrences and nothing to report never needs them."""
+        text = self.text
         out: list[int] = []
-        at = self.text.find(word)
+        line, since = 1, 0
+        at = text.find(word)
         while at >= 0:
-            out.append(bisect.bisect_right(self.starts, at))
-            at = self.text.find(word, at + 1)
+            if "starts" in self.__dict__:
+                out.append(bisect.bisect_right(self.starts, at))
+            else:  # (an occurrence of the word is never inside a \r\n: the counts add up)
+                line += text.count("\n", since, at) + text.count("\r", since, at) - text.count("\r\n", since, at)
+                out.append(line)
+                since = at
+            at = text.find(word, at + 1)
         return out
 
     def line_start(self, offset: int) -> int:
