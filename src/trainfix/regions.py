@@ -3,8 +3,9 @@
 A big test module holds thousands of methods and a tape or two, and parsing it is most of its cost.
 The analysis reads the contexts (tapes, steps, backend loops), what they name, and facts gathered
 over the whole module. Those facts come only from code that spells one of a few words
-(`GRADIENT_WORDS`: gradients, `training=` calls, weights, optimizers, `backward`, imports, Keras
-names, `global`; and the configured step names) or that is tied by a name to the code kept:
+(`GRADIENT_WORDS`: gradients, `training`, `trainable`, weights, variables, optimizers, `backward`,
+`global`; and the configured step names), that imports Keras or another framework or reads a
+`.keras` attribute, or that is tied by a name to the code kept:
 
 - it defines a function, method or class whose name the kept code spells;
 - it spells the name of a function, method or class the kept code defines (every use of a
@@ -13,13 +14,14 @@ names, `global`; and the configured step names) or that is tied by a name to the
 
 A function, method or top-level class that does none of these is replaced by blank lines before
 the parse, so every position in the tree is the one in the text. The statements of a class body
-other than methods always stay. The engine cuts only a module that no other file of its project
+other than methods always stay, and so do `__init__`, `call` and `__call__`. The engine cuts only a module that no other file of its project
 imports (or a text analysed alone): no other module's analysis asks about it, so the nodes the
 analysis holds are the only ones of it anybody compares.
 
 The cut is exact only where every unit is a whole statement, and a line that looks like the start
 of one may be inside a string or brackets. So each unit is checked with `symtable` (CPython's
-parser without building the tree's Python objects, about a quarter of `ast.parse`'s cost): a unit
+parser without building the tree's Python objects, about a third of `ast.parse`'s cost; a run of
+units all kept or all cut is checked as one, since where it is cut inside does not matter): a unit
 that ends inside a string or brackets does not parse, and is merged with the next one until it
 does. A text whose units don't all parse is not cut, so its errors are the parser's.
 """
@@ -47,8 +49,8 @@ GRADIENT_WORDS = ("grad", "Grad", "jacobian", "training", "trainable", "weights"
 # Keras and the other frameworks matter module-wide through imports (`uses_keras`, `foreign`) and through a
 # `.keras` attribute (`tf.keras`) only: an import statement naming one, on its line (or continued lines)
 _FRAMEWORK_IMPORTS = tuple(re.compile(r"%s\b(?:[^\r\n;#\\]|\\\r?\n)*?(?:keras|\b(?:%s)\b)"
-                                      % (keyword, "|".join(sorted(FOREIGN_FRAMEWORKS))))
-                           for keyword in ("from", "import"))  # (a literal first lets `re` skip ahead)
+                                      % (word, "|".join(sorted(FOREIGN_FRAMEWORKS))))
+                           for word in ("from", "import"))  # (a literal first lets `re` skip ahead)
 LOOKED_UP = frozenset({"__init__", "call", "__call__"})  # methods the analysis asks for by name
 
 _STARTS = r"(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]"  # a line that may start a statement
