@@ -54,7 +54,6 @@ def cut_all(monkeypatch):
     """Cut whatever the rules allow, however small the module or the cut."""
     monkeypatch.setattr(regions, "PRUNE_CHARS", 0)
     monkeypatch.setattr(regions, "CUT_SHARE", 0.0)
-    monkeypatch.setattr(engine, "PRUNE_CHARS", 0)
     return monkeypatch
 
 
@@ -71,9 +70,9 @@ def outcome(text: str, path=None):
 def same_as_whole(monkeypatch, text: str, path=None):
     """The outcome with the cut, after checking it is the outcome without."""
     cut = outcome(text, path)
-    monkeypatch.setattr(engine, "PRUNE_CHARS", 10 ** 12)
+    monkeypatch.setattr(regions, "PRUNE_CHARS", 10 ** 12)
     assert outcome(text, path) == cut
-    monkeypatch.setattr(engine, "PRUNE_CHARS", 0)
+    monkeypatch.setattr(regions, "PRUNE_CHARS", 0)
     return cut
 
 

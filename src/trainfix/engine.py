@@ -19,7 +19,7 @@ from .analysis.sites import CallSite
 from .config import Config
 from .errors import SourceError
 from .prefilter import may_have_findings, may_have_findings_bytes  # noqa: F401 (part of the engine API)
-from .regions import PRUNE_CHARS, pruned
+from .regions import TOP_LEVEL_LINE, pruned
 from .findings import Finding, Fix
 from .rules import KNOWN_CODES, Rule, Source, Violation
 from .suppressions import IGNORE, NOQA, UNUSED_CODE, suppressed, unused
@@ -66,9 +66,6 @@ def _ast_parse(text: str) -> ast.Module:
         return ast.parse(text)
 
 
-# A line that may start a top-level statement: column 0, not a comment, a closing bracket or a clause
-# that continues a statement. Inside a string or brackets it starts none: see _parse_in_pieces.
-_TOP_LEVEL_LINE = re.compile(r"^(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]", re.M)
 PIECE_CHARS = 64 * 1024
 
 
@@ -88,7 +85,7 @@ def _parse_in_pieces(text: str) -> ast.Module:
     if len(text) < 2 * PIECE_CHARS or "barry_as_FLUFL" in text:  # that future import changes the grammar
         return _ast_parse(text)
     cuts = [0]
-    for m in _TOP_LEVEL_LINE.finditer(text, PIECE_CHARS):
+    for m in TOP_LEVEL_LINE.finditer(text, PIECE_CHARS):
         if m.start() - cuts[-1] >= PIECE_CHARS and len(text) - m.start() >= PIECE_CHARS // 2:
             cuts.append(m.start())
     if len(cuts) == 1:
@@ -189,8 +186,6 @@ def find(text: str, config: Config, tree: ast.Module | None = None, project: Pro
 def _cut(text: str, config: Config, project: Project | None, module_key: str | None) -> str | None:
     """The text with what its analysis can't need blanked out (see `regions`), for a big module that no
     other file of its project imports (another module's analysis would ask about the whole of it)."""
-    if len(text) < PRUNE_CHARS:
-        return None
     if project is None or module_key is None:
         return pruned(text, config.step_names)
     return pruned(text, config.step_names, lambda: project.unimported(module_key))  # (the index costs: asked last)

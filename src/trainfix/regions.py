@@ -53,8 +53,11 @@ _FRAMEWORK_IMPORTS = tuple(re.compile(r"%s\b(?:[^\r\n;#\\]|\\\r?\n)*?(?:keras|\b
                            for word in ("from", "import"))  # (a literal first lets `re` skip ahead)
 LOOKED_UP = frozenset({"__init__", "call", "__call__"})  # methods the analysis asks for by name
 
-_STARTS = r"(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]"  # a line that may start a statement
-_TOP = re.compile(r"^" + _STARTS, re.M)
+# A line that may start a statement: not a comment, a closing bracket or a clause that continues one.
+# At column 0, a top-level statement (the engine cuts big modules there too, to parse them in pieces).
+# Inside a string or brackets it starts none: whatever is cut there is checked to parse.
+_STARTS = r"(?![)\]}]|(?:else|elif|except|finally)\b)[^\s#]"
+TOP_LEVEL_LINE = re.compile(r"^" + _STARTS, re.M)
 _SIMPLE_CLASS = re.compile(r"class[ \t]+\w+[ \t]*(?:\([^()\r\n]*\))?[ \t]*:[ \t]*(?:#[^\r\n]*)?\r?\n")
 _BODY_INDENT = re.compile(r"(?:[ \t]*(?:#[^\r\n]*)?\r?\n)*([ \t]+)[^\s#]")
 _DEF = re.compile(r"(?:async[ \t]+)?def\b")
@@ -124,7 +127,7 @@ def pruned(text: str, step_names: tuple[str, ...], allowed: Callable[[], bool] =
 def _units(text: str) -> list[_Unit]:
     """The top-level statements, a class's split into its own (not yet known to parse)."""
     out = []
-    for start, end, head in _spans(text, _TOP, 0, len(text)):
+    for start, end, head in _spans(text, TOP_LEVEL_LINE, 0, len(text)):
         u = _Unit(start, end, _kind(text, head), (head,))
         if u.kind == "class":
             u.methods = _statements(text, u)

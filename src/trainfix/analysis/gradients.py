@@ -13,7 +13,7 @@ from .evidence import Evidence
 from .keys import ModelKey
 from .module_facts import WEIGHT_ATTRS
 from .scope import Binding, Scope, ScopeTree
-from .sites import position
+from .sites import in_block, position
 
 GRADIENT_METHODS = {"gradient", "jacobian", "batch_jacobian"}
 TENSOR_LIBRARIES = ("tensorflow", "numpy", "jax")
@@ -80,10 +80,7 @@ def inside(stmt: ast.AST | None, container: ast.AST) -> bool:
     if stmt is None or not hasattr(stmt, "lineno"):
         return False
     body = getattr(container, "body", [])
-    if not body:
-        return False
-    first, last = body[0], body[-1]
-    return bool(position(first) <= position(stmt) <= (last.end_lineno, last.end_col_offset))
+    return bool(body) and in_block(stmt, body)
 
 
 class GradientSources:

@@ -21,6 +21,12 @@ def position(node: ast.AST) -> Position:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
 
+def in_block(stmt: ast.AST, block: list[ast.stmt]) -> bool:
+    """`stmt` starts between the start of a block's first statement and the end of its last."""
+    first, last = block[0], block[-1]
+    return bool(position(first) <= position(stmt) <= (last.end_lineno, last.end_col_offset))
+
+
 @dataclass(frozen=True)
 class Segment:
     """An optimizer update of a tapeless train step: a call before it (and after the previous one) is trained

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from .gradients import GRADIENT_METHODS, GradientSources, Sources, arg, gradient_sources, owners
 from .scope import Scope, ScopeTree, own_nodes
-from .sites import Context, Position, position
+from .sites import Context, Position, in_block, position
 
 TAPE_NAMES = {
     "tensorflow.GradientTape",
@@ -41,11 +41,6 @@ def is_name(node: ast.AST, name: str) -> bool:
 
 def _contains(tree: ast.AST, target: ast.AST) -> bool:
     return any(node is target for node in ast.walk(tree))
-
-
-def _in_block(stmt: ast.AST, block: list[ast.stmt]) -> bool:
-    first, last = block[0], block[-1]
-    return bool(position(first) <= position(stmt) <= (last.end_lineno, last.end_col_offset))
 
 
 class Tapes:
@@ -132,8 +127,8 @@ class Tapes:
                 ast.walk(ast.Module(body=body if isinstance(body, list) else [], type_ignores=[]))
             self._branches[id(scope)] = [n for n in nodes if isinstance(n, ast.If) and n.orelse]
         for node in self._branches[id(scope)]:
-            if (_in_block(a, node.body) and _in_block(b, node.orelse)) or \
-                    (_in_block(b, node.body) and _in_block(a, node.orelse)):
+            if (in_block(a, node.body) and in_block(b, node.orelse)) or \
+                    (in_block(b, node.body) and in_block(a, node.orelse)):
                 return True
         return False
 
