@@ -54,6 +54,7 @@ def cut_all(monkeypatch):
     """Cut whatever the rules allow, however small the module or the cut."""
     monkeypatch.setattr(regions, "PRUNE_CHARS", 0)
     monkeypatch.setattr(regions, "CUT_SHARE", 0.0)
+    monkeypatch.setattr(engine, "INDEX_WORTH_CHARS", 0)
     return monkeypatch
 
 
@@ -365,3 +366,24 @@ def test_keras_named_by_an_attribute_anywhere_is_kept(cut_all):
     cut = regions.pruned(text, Config().step_names)
     assert cut is not None and "def build" in cut and "def describe" not in cut
     same_as_whole(cut_all, text)
+
+
+def test_a_mid_sized_module_reads_no_project_imports_to_be_cut(cut_all, tmp_path):
+    """Whether another file imports the module is read from the project's import index; building it
+    for a module the cut saves less on than reading the project costs is not worth it."""
+    from trainfix import loader
+
+    path = tmp_path / "ops_test.py"
+    path.write_text(module(TAPE))
+    (tmp_path / "pyproject.toml").write_text("")
+    cut_all.setattr(engine, "INDEX_WORTH_CHARS", len(path.read_text()) + 1)
+    seen = []
+    real = engine.pruned
+    cut_all.setattr(engine, "pruned", lambda *a: seen.append(real(*a)) or seen[-1])
+    loader.forget()
+    same_as_whole(cut_all, path.read_text(), path)
+    assert seen[0] is None and str(tmp_path) not in loader._INDEXES  # not cut, and the project not read
+    loader.FileLoader(str(path)).importers(str(path))  # once another analysis has read it, the cut is free
+    seen.clear()
+    same_as_whole(cut_all, path.read_text(), path)
+    assert seen[0] is not None

@@ -67,6 +67,7 @@ def _ast_parse(text: str) -> ast.Module:
 
 
 PIECE_CHARS = 64 * 1024
+INDEX_WORTH_CHARS = 256 * 1024  # from this size a cut saves more than reading a project's imports costs
 
 
 def _parse_in_pieces(text: str) -> ast.Module:
@@ -188,7 +189,8 @@ def _cut(text: str, config: Config, project: Project | None, module_key: str | N
     other file of its project imports (another module's analysis would ask about the whole of it)."""
     if project is None or module_key is None:
         return pruned(text, config.step_names)
-    return pruned(text, config.step_names, lambda: project.unimported(module_key))  # (the index costs: asked last)
+    # (the project's import index costs: asked last, and read for this only when the cut saves more)
+    return pruned(text, config.step_names, lambda: project.unimported(module_key, len(text) >= INDEX_WORTH_CHARS))
 
 
 def select(site: CallSite, violations: list[tuple[Rule, Violation]], config: Config, comment: str,

@@ -40,7 +40,7 @@ class FileLoader:
 
     def __init__(self, path: str):
         self.path = os.path.abspath(path)
-        root = project_root(self.path)
+        self.root = root = project_root(self.path)
         roots = [os.path.dirname(self.path), root, os.path.join(root, "src")]
         self.roots = list(dict.fromkeys(r for r in roots if os.path.isdir(r)))
         self._files: tuple[str, ...] | None = None  # listed once per analysed file, never across runs
@@ -67,7 +67,7 @@ class FileLoader:
         return None
 
     def importers(self, key: str) -> list[str] | None:
-        index = _import_index(project_root(self.path))
+        index = _import_index(self.root)
         if index is None:
             return None  # too large a tree to be sure
         stem = os.path.basename(key).removesuffix(".py")
@@ -98,6 +98,9 @@ class FileLoader:
             return decode(Path(key).read_bytes()).text
         except Exception:  # an unreadable or undecodable module proves nothing
             return None
+
+    def indexed(self) -> bool:
+        return self.root in _INDEXES
 
 
 def _module_file(stem: str, package_only: bool = False) -> str | None:

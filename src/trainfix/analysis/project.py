@@ -38,6 +38,9 @@ class Loader(Protocol):
         """Every project file whose imports resolve to module `key` (and every notebook that names it);
         None when unsure."""
 
+    def indexed(self) -> bool:
+        """Whether `importers` is answered without reading the project (its index is built)."""
+
 
 class Reference(NamedTuple):
     """A use of a module-level name of one project module in another."""
@@ -151,9 +154,10 @@ class Project:
         """The module being analysed, as analysed (its text may not be on disk: stdin, an editor buffer)."""
         self._modules[key] = Module(key, tree, evidence, source)
 
-    def unimported(self, key: str) -> bool:
-        """No other file of the project imports module `key`: no other module's analysis asks about it."""
-        return self.loader.importers(key) == []
+    def unimported(self, key: str, read: bool = True) -> bool:
+        """No other file of the project imports module `key`: no other module's analysis asks about it.
+        Without `read`, False unless the project's imports are already known (reading them costs)."""
+        return (read or self.loader.indexed()) and self.loader.importers(key) == []
 
     def register_text(self, key: str, source: str) -> None:
         """The module being analysed, whose analysis left parts of it unparsed: parsed whole if asked about."""
